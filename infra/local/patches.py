@@ -1,0 +1,194 @@
+"""Where moto 5.2 answers unlike AWS in ways bucketlink depends on, make it answer like AWS.
+
+Each patch is named, small, and pinned by a Rust test that shows stock moto getting it wrong
+(tests/emulator.rs starts the launcher once with --stock to prove each patch is needed):
+
+- trust:    AssumeRole evaluates the role's trust policy in the role's own account (moto looks the
+            role up in the caller's account and, failing, hands out credentials to anyone).
+- policy:   identity policies are evaluated by policy.py with the request's condition keys.
+- expiry:   temporary credentials stop working when their session expires.
+- errors:   these denials come back in the called service's own error format, which the Rust SDK
+            parses (moto's generic <ErrorResponse><Errors> shape reads as an unknown error).
+- presign:  (presign.py) query-string SigV4 is verified: signature, expiry, the session's rights.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+from xml.sax.saxutils import escape
+
+from moto import settings
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import _RESTError
+from moto.iam import access_control
+from moto.iam.access_control import IAMPolicy, IAMRequestBase, S3IAMRequest
+from moto.iam.models import get_account_id_from, iam_backends
+from moto.sts.models import sts_backends
+
+import policy
+
+_clock = {"offset_seconds": 0.0}
+_clock_lock = threading.Lock()
+
+
+def now() -> datetime.datetime:
+    """The emulator's clock for expiry checks; tests may move it forward (POST /_bucketlink/clock)."""
+    with _clock_lock:
+        offset = _clock["offset_seconds"]
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(seconds=offset)
+
+
+def advance_clock(seconds: float) -> float:
+    with _clock_lock:
+        _clock["offset_seconds"] += seconds
+        return _clock["offset_seconds"]
+
+
+def auth_enforced() -> bool:
+    return ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+
+
+_JSON_SERVICES = {"dynamodb", "events", "sqs", "lambda", "logs"}
+
+
+class AwsError(_RESTError):
+    """An authentication or authorization error in the wire format of the service that was called."""
+
+    def __init__(self, service: str, status: int, error_code: str, message: str):
+        super().__init__(error_code, message)
+        self.code = status
+        request_id = uuid.uuid4().hex
+        if service == "s3":
+            self.description = f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{error_code}</Code><Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>"
+        elif service in _JSON_SERVICES:
+            self.description = json.dumps({"__type": f"com.amazon.coral.service#{error_code}", "message": message})
+            self.content_type = "application/x-amz-json-1.0"
+        else:
+            self.description = (
+                "<ErrorResponse><Error><Type>Sender</Type>"
+                f"<Code>{error_code}</Code><Message>{escape(message)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            )
+
+
+@dataclass
+class Principal:
+    """The holder of an access key, found in whichever account issued it."""
+
+    caller: policy.Caller
+    secret_access_key: str
+    session_token: str | None
+    expiration: datetime.datetime | None
+    policies: list
+
+
+def find_principal(access_key_id: str) -> Principal | None:
+    account_id = get_account_id_from(access_key_id)
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        iam = iam_backends[account_id][partition]
+        for session in sts_backends[account_id][partition].assumed_roles:
+            if session.access_key_id == access_key_id:
+                role_name = session.role_arn.split("/")[-1]
+                role = _find_role(session.role_arn)
+                return Principal(
+                    caller=policy.Caller(
+                        arn=f"arn:{partition}:sts::{account_id}:assumed-role/{role_name}/{session.session_name}",
+                        account=account_id,
+                        partition=partition,
+                        aliases=frozenset({session.role_arn}),
+                    ),
+                    secret_access_key=session.secret_access_key,
+                    session_token=session.session_token,
+                    expiration=session.expiration,
+                    policies=_role_policies(iam, role) if role else [],
+                )
+        for user in iam.list_users("/", None, None):
+            for key in user.access_keys:
+                if key.access_key_id == access_key_id and key.status == "Active":
+                    request = access_control.IAMUserAccessKey(account_id, partition, access_key_id, {})
+                    return Principal(
+                        caller=policy.Caller(arn=user.arn, account=account_id, partition=partition),
+                        secret_access_key=key.secret_access_key,
+                        session_token=None,
+                        expiration=None,
+                        policies=[_document(p) for p in request.collect_policies()],
+                    )
+    return None
+
+
+def _document(p: object) -> object:
+    return IAMPolicy(p)._policy_json
+
+
+def _role_policies(iam, role) -> list:
+    docs = [iam.get_role_policy(role.name, n)[1] for n in iam.list_role_policies(role.name)]
+    attached, _ = iam.list_attached_role_policies(role.name)
+    return [_document(p) for p in docs + list(attached)]
+
+
+def _find_role(role_arn: str):
+    parts = role_arn.split(":")
+    if len(parts) < 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return None
+    account_id, partition = parts[4], parts[1]
+    if account_id not in iam_backends:
+        return None
+    for role in iam_backends[account_id][partition].get_roles():
+        if role.arn == role_arn:
+            return role
+    return None
+
+
+def _request_context(request: IAMRequestBase) -> dict[str, str]:
+    context: dict[str, str] = {}
+    data = request._data or {}
+    external_id = data.get("ExternalId")
+    if external_id:
+        context["sts:ExternalId"] = external_id[0] if isinstance(external_id, list) else external_id
+    if isinstance(request, S3IAMRequest):
+        query = parse_qs(urlparse(request._path).query, keep_blank_values=True)
+        if "prefix" in query:
+            context["s3:prefix"] = query["prefix"][0]
+    return context
+
+
+def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
+    if self._action == "sts:GetCallerIdentity":
+        return
+    principal = find_principal(self._access_key._access_key_id)
+    if principal is None:
+        self._raise_invalid_access_key("InvalidId")
+    context = _request_context(self)
+    decision = policy.evaluate(principal.policies, self._action, resource, None, context)
+    if principal.expiration is not None and principal.expiration <= now():
+        raise AwsError(self._service, 400 if self._service == "s3" else 403, "ExpiredToken",
+                       "The provided token has expired." if self._service == "s3" else "The security token included in the request is expired")
+    allowed = policy.evaluate(principal.policies, self._action, resource, None, context) == policy.ALLOW
+    if allowed and self._action == "sts:AssumeRole":
+        allowed = _trusts(principal.caller, resource, context)
+    if not allowed:
+        if self._service == "s3":
+            raise AwsError("s3", 403, "AccessDenied", "Access Denied")
+        raise AwsError(
+            self._service,
+            403,
+            "AccessDenied" if self._service != "dynamodb" else "AccessDeniedException",
+            f"User: {principal.caller.arn} is not authorized to perform: {self._action} on resource: {resource}",
+        )
+
+
+def _trusts(caller: policy.Caller, role_arn: str, context: dict[str, str]) -> bool:
+    role = _find_role(role_arn)
+    return role is not None and (
+        policy.evaluate([role.assume_role_policy_document], "sts:AssumeRole", role_arn, caller, context)
+        == policy.ALLOW
+    )
+
+
+def apply() -> None:
+    IAMRequestBase.check_action_permitted = _check_action_permitted

@@ -1,0 +1,31 @@
+//! AWS clients, built once per cold start and shared by every invocation of the container.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::Config;
+
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub sdk: SdkConfig,
+    pub sts: aws_sdk_sts::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl Clients {
+    /// Loads the SDK's standard configuration (region, endpoint, credentials) from the environment.
+    pub async fn from_env(config: &Config) -> Self {
+        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        Self::new(sdk, config)
+    }
+
+    pub fn new(sdk: SdkConfig, config: &Config) -> Self {
+        let s3_conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(config.s3_path_style).build();
+        Clients {
+            sts: aws_sdk_sts::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sdk,
+        }
+    }
+}

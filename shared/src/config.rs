@@ -1,0 +1,214 @@
+//! The configuration contract every function shares, read once at cold start from the environment.
+//!
+//! AWS endpoints, region and credentials are not ours to configure: the SDK reads its standard
+//! variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// A missing or malformed variable: the cold start fails with this one line.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is malformed: {reason} (got {value:?})")]
+    Malformed {
+        name: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `BUCKETLINK_TABLE`: the DynamoDB table holding all state.
+    pub table: String,
+    /// `BUCKETLINK_PROVIDER_ROLE_ARN`: the principal customers trust; our functions run as it.
+    pub provider_role_arn: String,
+    /// `BUCKETLINK_APP_ORIGINS`: web origins that a customer's bucket CORS must allow.
+    pub app_origins: Vec<String>,
+    /// `BUCKETLINK_URL_TTL_SECONDS`: default lifetime of a signed URL (900).
+    pub url_ttl: Duration,
+    /// `BUCKETLINK_SWEEP_QUEUE_URL`: the SQS queue the health sweep fans out through.
+    pub sweep_queue_url: Option<String>,
+    /// `BUCKETLINK_EVENT_BUS`: where status changes are published.
+    pub event_bus: Option<String>,
+    /// `BUCKETLINK_S3_PATH_STYLE`: address buckets path-style (true against the emulator).
+    pub s3_path_style: bool,
+}
+
+pub const DEFAULT_URL_TTL_SECONDS: u64 = 900;
+const MAX_URL_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// For a function's cold start: on a bad environment, print one line naming the variable and exit.
+    pub fn from_env_or_exit() -> Self {
+        Self::from_env().unwrap_or_else(|err| {
+            eprintln!("bucketlink cold start failed: {err}");
+            std::process::exit(1)
+        })
+    }
+
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let required = |name: &'static str| get(name).map(str::to_owned).ok_or(ConfigError::Missing(name));
+        let malformed = |name: &'static str, value: &str, reason: &'static str| ConfigError::Malformed {
+            name,
+            value: value.to_owned(),
+            reason,
+        };
+
+        let provider_role_arn = required("BUCKETLINK_PROVIDER_ROLE_ARN")?;
+        if !is_role_arn_shape(&provider_role_arn) {
+            return Err(malformed(
+                "BUCKETLINK_PROVIDER_ROLE_ARN",
+                &provider_role_arn,
+                "expected arn:<partition>:iam::<12-digit account>:role/<name>",
+            ));
+        }
+
+        let app_origins = match get("BUCKETLINK_APP_ORIGINS") {
+            None => return Err(ConfigError::Missing("BUCKETLINK_APP_ORIGINS")),
+            Some(raw) => raw.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect::<Vec<_>>(),
+        };
+        if let Some(bad) = app_origins.iter().find(|o| !is_web_origin(o)) {
+            return Err(malformed(
+                "BUCKETLINK_APP_ORIGINS",
+                bad,
+                "each origin must be scheme://host[:port] with no path, e.g. https://app.example.com",
+            ));
+        }
+
+        let url_ttl = match get("BUCKETLINK_URL_TTL_SECONDS") {
+            None => DEFAULT_URL_TTL_SECONDS,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(s) if (1..=MAX_URL_TTL_SECONDS).contains(&s) => s,
+                _ => {
+                    return Err(malformed(
+                        "BUCKETLINK_URL_TTL_SECONDS",
+                        raw,
+                        "expected whole seconds between 1 and 604800",
+                    ))
+                }
+            },
+        };
+
+        let s3_path_style = match get("BUCKETLINK_S3_PATH_STYLE").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => {
+                return Err(malformed(
+                    "BUCKETLINK_S3_PATH_STYLE",
+                    get("BUCKETLINK_S3_PATH_STYLE").unwrap_or_default(),
+                    "expected true or false",
+                ))
+            }
+        };
+
+        Ok(Config {
+            table: required("BUCKETLINK_TABLE")?,
+            provider_role_arn,
+            app_origins,
+            url_ttl: Duration::from_secs(url_ttl),
+            sweep_queue_url: get("BUCKETLINK_SWEEP_QUEUE_URL").map(str::to_owned),
+            event_bus: get("BUCKETLINK_EVENT_BUS").map(str::to_owned),
+            s3_path_style,
+        })
+    }
+
+    /// The account customers must trust: the provider role's account.
+    pub fn provider_account_id(&self) -> &str {
+        self.provider_role_arn.split(':').nth(4).unwrap_or_default()
+    }
+}
+
+fn is_role_arn_shape(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", "aws" | "aws-cn" | "aws-us-gov", "iam", "", account, resource]
+        if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && resource.starts_with("role/") && resource.len() > 5)
+}
+
+fn is_web_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else { return false };
+    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains(['/', '?', '#', '@', ' '])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn minimal() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("BUCKETLINK_TABLE", "bucketlink"),
+            ("BUCKETLINK_PROVIDER_ROLE_ARN", "arn:aws:iam::111111111111:role/bucketlink-provider"),
+            ("BUCKETLINK_APP_ORIGINS", "https://app.example.com, http://localhost:3000"),
+        ]
+    }
+
+    #[test]
+    fn minimal_configuration_takes_defaults() {
+        let config = Config::from_vars(&vars(&minimal())).unwrap();
+        assert_eq!(config.table, "bucketlink");
+        assert_eq!(config.app_origins, ["https://app.example.com", "http://localhost:3000"]);
+        assert_eq!(config.url_ttl, Duration::from_secs(900));
+        assert_eq!(config.provider_account_id(), "111111111111");
+        assert!(!config.s3_path_style);
+        assert_eq!(config.sweep_queue_url, None);
+    }
+
+    #[test]
+    fn each_required_variable_is_named_when_missing() {
+        for missing in ["BUCKETLINK_TABLE", "BUCKETLINK_PROVIDER_ROLE_ARN", "BUCKETLINK_APP_ORIGINS"] {
+            let pairs: Vec<_> = minimal().into_iter().filter(|(k, _)| *k != missing).collect();
+            let err = Config::from_vars(&vars(&pairs)).unwrap_err();
+            assert_eq!(err, ConfigError::Missing(missing));
+            assert!(err.to_string().contains(missing));
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_the_variable_named() {
+        let cases = [
+            ("BUCKETLINK_PROVIDER_ROLE_ARN", "arn:aws:iam::111111111111:user/someone"),
+            ("BUCKETLINK_PROVIDER_ROLE_ARN", "arn:aws:iam::1111:role/x"),
+            ("BUCKETLINK_APP_ORIGINS", "https://app.example.com/path"),
+            ("BUCKETLINK_APP_ORIGINS", "app.example.com"),
+            ("BUCKETLINK_URL_TTL_SECONDS", "0"),
+            ("BUCKETLINK_URL_TTL_SECONDS", "15m"),
+            ("BUCKETLINK_URL_TTL_SECONDS", "604801"),
+            ("BUCKETLINK_S3_PATH_STYLE", "yes please"),
+        ];
+        for (name, value) in cases {
+            let mut pairs = minimal();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            let err = Config::from_vars(&vars(&pairs)).unwrap_err();
+            assert!(matches!(err, ConfigError::Malformed { name: n, .. } if n == name), "{name}={value}: {err}");
+            assert!(err.to_string().contains(name));
+        }
+    }
+
+    #[test]
+    fn optional_values_are_read() {
+        let mut pairs = minimal();
+        pairs.extend([
+            ("BUCKETLINK_URL_TTL_SECONDS", "300"),
+            ("BUCKETLINK_S3_PATH_STYLE", "TRUE"),
+            ("BUCKETLINK_SWEEP_QUEUE_URL", "http://127.0.0.1:5000/111111111111/sweep"),
+            ("BUCKETLINK_EVENT_BUS", "bucketlink"),
+        ]);
+        let config = Config::from_vars(&vars(&pairs)).unwrap();
+        assert_eq!(config.url_ttl, Duration::from_secs(300));
+        assert!(config.s3_path_style);
+        assert_eq!(config.event_bus.as_deref(), Some("bucketlink"));
+        assert!(config.sweep_queue_url.is_some());
+    }
+}

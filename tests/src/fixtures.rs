@@ -1,0 +1,244 @@
+//! Builds the two sides of a delegated-access setup in the emulator, through the real Rust SDK:
+//! the provider account whose role our functions run as, and customer accounts with a bucket,
+//! objects, CORS and a role whose trust and permission policies each test chooses.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration};
+use serde_json::{json, Value};
+
+use crate::emulator::{Account, Emulator};
+
+pub const PROVIDER_ACCOUNT: &str = "111111111111";
+pub const PROVIDER_ROLE: &str = "bucketlink-provider";
+pub const REGION: &str = "us-east-1";
+
+/// Unique per call, so tests sharing an emulator never collide (bucket names, tables, roles).
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").subsec_nanos();
+    format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
+}
+
+/// The provider side: the role our functions run as, and a live session of it.
+pub struct Provider {
+    pub role_arn: String,
+    pub session: Credentials,
+    pub sdk: SdkConfig,
+}
+
+impl Provider {
+    pub async fn create(emu: &Emulator) -> Provider {
+        let admin = emu.account(PROVIDER_ACCOUNT).await;
+        let admin_sdk = emu.sdk_config(admin.credentials(), REGION).await;
+        let iam = aws_sdk_iam::Client::new(&admin_sdk);
+        let role_arn = format!("arn:aws:iam::{PROVIDER_ACCOUNT}:role/{PROVIDER_ROLE}");
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{PROVIDER_ACCOUNT}:root")}, "Action": "sts:AssumeRole"}]});
+        // The execution role of every function that assumes customer roles: what template.yaml grants.
+        let permissions = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/*"},
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": format!("arn:aws:dynamodb:*:{PROVIDER_ACCOUNT}:table/*")},
+            {"Effect": "Allow", "Action": ["sqs:*", "events:PutEvents"], "Resource": "*"}]});
+        let created = iam.create_role().role_name(PROVIDER_ROLE).assume_role_policy_document(trust.to_string()).send().await;
+        if let Err(err) = created {
+            let text = format!("{:?}", aws_sdk_iam::error::DisplayErrorContext(&err));
+            assert!(text.contains("EntityAlreadyExists"), "create provider role: {text}");
+        }
+        iam.put_role_policy()
+            .role_name(PROVIDER_ROLE)
+            .policy_name("bucketlink-provider")
+            .policy_document(permissions.to_string())
+            .send()
+            .await
+            .expect("provider role policy");
+        let session = assume(&admin_sdk, &role_arn, None).await.expect("assume the provider role");
+        let sdk = emu.sdk_config(session.clone(), REGION).await;
+        Provider { role_arn, session, sdk }
+    }
+}
+
+/// AssumeRole with the Rust SDK, as our functions do; the error is the service's code and message.
+pub async fn assume(sdk: &SdkConfig, role_arn: &str, external_id: Option<&str>) -> Result<Credentials, (String, String)> {
+    let out = aws_sdk_sts::Client::new(sdk)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("bucketlink-test")
+        .set_external_id(external_id.map(str::to_owned))
+        .send()
+        .await
+        .map_err(|e| {
+            use aws_sdk_sts::error::ProvideErrorMetadata;
+            (e.code().unwrap_or("none").to_owned(), e.message().unwrap_or_default().to_owned())
+        })?;
+    let c = out.credentials.expect("credentials in AssumeRole output");
+    Ok(Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "assumed"))
+}
+
+/// The customer role's trust policy.
+#[derive(Clone, Debug)]
+pub enum Trust {
+    /// Our principal, `sts:AssumeRole`, `StringEquals sts:ExternalId` = this value: the correct setup.
+    ExternalId(String),
+    /// Our principal with no ExternalId condition: the confused-deputy hole.
+    NoCondition,
+    /// Another principal than ours (with the right external id).
+    WrongPrincipal(String),
+    Document(Value),
+}
+
+/// The customer role's permission policy.
+#[derive(Clone, Debug)]
+pub enum Permissions {
+    /// GetObject on `bucket/*`, ListBucket and GetBucketLocation on the bucket.
+    ReadOnly,
+    /// GetObject only: listing is denied.
+    NoListBucket,
+    /// The object resource without `/*`: every GetObject is denied.
+    NoObjectWildcard,
+    Document(Value),
+}
+
+#[derive(Clone, Debug)]
+pub struct CustomerSpec {
+    pub account_id: String,
+    pub bucket: String,
+    pub region: String,
+    pub objects: Vec<(String, Vec<u8>)>,
+    pub cors_origins: Option<Vec<String>>,
+    pub trust: Trust,
+    pub permissions: Permissions,
+}
+
+impl CustomerSpec {
+    pub fn new(account_id: &str, trust: Trust) -> Self {
+        CustomerSpec {
+            account_id: account_id.to_owned(),
+            bucket: unique("cust"),
+            region: REGION.to_owned(),
+            objects: vec![("hello.txt".to_owned(), b"hello from the customer".to_vec())],
+            cors_origins: None,
+            trust,
+            permissions: Permissions::ReadOnly,
+        }
+    }
+}
+
+pub struct Customer {
+    pub admin: Account,
+    pub role_name: String,
+    pub role_arn: String,
+    pub bucket: String,
+    pub region: String,
+    pub sdk: SdkConfig,
+}
+
+impl Customer {
+    pub async fn create(emu: &Emulator, provider_role_arn: &str, spec: CustomerSpec) -> Customer {
+        let admin = emu.account(&spec.account_id).await;
+        let sdk = emu.sdk_config(admin.credentials(), &spec.region).await;
+        let s3 = emu.s3(&sdk);
+        let mut bucket = s3.create_bucket().bucket(&spec.bucket);
+        if spec.region != "us-east-1" {
+            bucket = bucket.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(spec.region.as_str()))
+                    .build(),
+            );
+        }
+        bucket.send().await.expect("create bucket");
+        for (key, body) in &spec.objects {
+            s3.put_object().bucket(&spec.bucket).key(key).body(ByteStream::from(body.clone())).send().await.expect("put object");
+        }
+        if let Some(origins) = &spec.cors_origins {
+            let rule = CorsRule::builder()
+                .set_allowed_origins(Some(origins.clone()))
+                .allowed_methods("GET")
+                .allowed_methods("HEAD")
+                .allowed_headers("*")
+                .max_age_seconds(3000)
+                .build()
+                .expect("cors rule");
+            s3.put_bucket_cors()
+                .bucket(&spec.bucket)
+                .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build().expect("cors"))
+                .send()
+                .await
+                .expect("put bucket cors");
+        }
+        let role_name = format!("bucketlink-{}", spec.bucket);
+        let customer = Customer {
+            role_arn: format!("arn:aws:iam::{}:role/{role_name}", spec.account_id),
+            role_name,
+            bucket: spec.bucket.clone(),
+            region: spec.region.clone(),
+            admin,
+            sdk,
+        };
+        aws_sdk_iam::Client::new(&customer.sdk)
+            .create_role()
+            .role_name(&customer.role_name)
+            .assume_role_policy_document(trust_document(&spec.trust, provider_role_arn).to_string())
+            .send()
+            .await
+            .expect("create customer role");
+        customer.set_permissions(&spec.permissions).await;
+        customer
+    }
+
+    pub async fn set_trust(&self, trust: &Trust, provider_role_arn: &str) {
+        aws_sdk_iam::Client::new(&self.sdk)
+            .update_assume_role_policy()
+            .role_name(&self.role_name)
+            .policy_document(trust_document(trust, provider_role_arn).to_string())
+            .send()
+            .await
+            .expect("update trust policy");
+    }
+
+    pub async fn set_permissions(&self, permissions: &Permissions) {
+        aws_sdk_iam::Client::new(&self.sdk)
+            .put_role_policy()
+            .role_name(&self.role_name)
+            .policy_name("bucketlink-read")
+            .policy_document(permission_document(permissions, &self.bucket).to_string())
+            .send()
+            .await
+            .expect("put permission policy");
+    }
+}
+
+pub fn trust_document(trust: &Trust, provider_role_arn: &str) -> Value {
+    let statement = |principal: &str, condition: Option<Value>| {
+        let mut s = json!({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"});
+        if let Some(c) = condition {
+            s["Condition"] = c;
+        }
+        json!({"Version": "2012-10-17", "Statement": [s]})
+    };
+    match trust {
+        Trust::ExternalId(id) => statement(provider_role_arn, Some(json!({"StringEquals": {"sts:ExternalId": id}}))),
+        Trust::NoCondition => statement(provider_role_arn, None),
+        Trust::WrongPrincipal(other) => statement(other, Some(json!({"StringEquals": {"sts:ExternalId": "irrelevant"}}))),
+        Trust::Document(doc) => doc.clone(),
+    }
+}
+
+pub fn permission_document(permissions: &Permissions, bucket: &str) -> Value {
+    let get = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")});
+    let list = json!({"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": format!("arn:aws:s3:::{bucket}")});
+    let statements = match permissions {
+        Permissions::ReadOnly => vec![get, list],
+        Permissions::NoListBucket => vec![get],
+        Permissions::NoObjectWildcard => vec![
+            json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}")}),
+            list,
+        ],
+        Permissions::Document(doc) => return doc.clone(),
+    };
+    json!({"Version": "2012-10-17", "Statement": statements})
+}

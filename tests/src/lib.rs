@@ -1,0 +1,10 @@
+//! bucketlink's test harness: the local AWS emulator (started per test binary, like a test
+//! container), fixtures for the provider and customer accounts, and a Lambda Runtime API host.
+
+pub mod emulator;
+pub mod fixtures;
+pub mod runtime;
+
+pub use emulator::{Account, Emulator, Mode};
+pub use fixtures::{Customer, CustomerSpec, Permissions, Provider, Trust};
+pub use runtime::Function;
