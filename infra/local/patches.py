@@ -5,7 +5,8 @@ Each patch is named, small, and pinned by a Rust test that shows stock moto gett
 
 - trust:    AssumeRole evaluates the role's trust policy in the role's own account (moto looks the
             role up in the caller's account and, failing, hands out credentials to anyone).
-- policy:   identity policies are evaluated by policy.py with the request's condition keys.
+- policy:   identity policies are evaluated by policy.py with the request's condition keys, and
+            DynamoDB calls against the table (or index) they name, not "*".
 - expiry:   temporary credentials stop working when their session expires.
 - errors:   these denials come back in the called service's own error format, which the Rust SDK
             parses (moto's generic <ErrorResponse><Errors> shape reads as an unknown error).
@@ -157,12 +158,28 @@ def _request_context(request: IAMRequestBase) -> dict[str, str]:
     return context
 
 
+def _resource_of(request: IAMRequestBase, account_id: str, resource: str) -> str:
+    """moto authorizes DynamoDB calls against "*"; AWS against the table (or index) they name."""
+    if resource != "*" or request._service != "dynamodb":
+        return resource
+    try:
+        body = json.loads(request._body or b"{}")
+    except ValueError:
+        return resource
+    table = body.get("TableName")
+    if not isinstance(table, str):
+        return resource
+    arn = f"arn:aws:dynamodb:{request._region}:{account_id}:table/{table}"
+    return f"{arn}/index/{body['IndexName']}" if isinstance(body.get("IndexName"), str) else arn
+
+
 def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     if self._action == "sts:GetCallerIdentity":
         return
     principal = find_principal(self._access_key._access_key_id)
     if principal is None:
         self._raise_invalid_access_key("InvalidId")
+    resource = _resource_of(self, principal.caller.account, resource)
     context = _request_context(self)
     decision = policy.evaluate(principal.policies, self._action, resource, None, context)
     if principal.expiration is not None and principal.expiration <= now():

@@ -15,6 +15,7 @@ use crate::emulator::{Account, Emulator};
 pub const PROVIDER_ACCOUNT: &str = "111111111111";
 pub const PROVIDER_ROLE: &str = "bucketlink-provider";
 pub const REGION: &str = "us-east-1";
+pub const APP_ORIGIN: &str = "https://app.example.com";
 
 /// Unique per call, so tests sharing an emulator never collide (bucket names, tables, roles).
 pub fn unique(prefix: &str) -> String {
@@ -59,6 +60,33 @@ impl Provider {
         let session = assume(&admin_sdk, &role_arn, None).await.expect("assume the provider role");
         let sdk = emu.sdk_config(session.clone(), REGION).await;
         Provider { role_arn, session, sdk }
+    }
+}
+
+impl Provider {
+    /// The environment a function gets in Lambda: its role's session, our variables, the emulator.
+    pub fn function_env(&self, emu: &Emulator, table: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", emu.endpoint.clone()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", self.session.access_key_id().to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", self.session.secret_access_key().to_owned()),
+            ("AWS_SESSION_TOKEN", self.session.session_token().unwrap_or_default().to_owned()),
+            ("BUCKETLINK_TABLE", table.to_owned()),
+            ("BUCKETLINK_PROVIDER_ROLE_ARN", self.role_arn.clone()),
+            ("BUCKETLINK_APP_ORIGINS", APP_ORIGIN.to_owned()),
+            ("BUCKETLINK_S3_PATH_STYLE", "true".to_owned()),
+        ]
+    }
+
+    /// A fresh table with our schema, created as the provider.
+    pub async fn table(&self) -> String {
+        let name = unique("bucketlink");
+        bucketlink::store::Store::new(aws_sdk_dynamodb::Client::new(&self.sdk), &name)
+            .create_table()
+            .await
+            .expect("create table");
+        name
     }
 }
 

@@ -46,8 +46,12 @@ pub struct Function {
 pub fn binary(name: &str) -> PathBuf {
     static BUILD: OnceLock<Mutex<()>> = OnceLock::new();
     let _one_build_at_a_time = BUILD.get_or_init(|| Mutex::new(())).lock().unwrap_or_else(|e| e.into_inner());
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps").to_path_buf();
+    let exe = std::env::current_exe().expect("executable path");
+    // Tests run from target/<profile>/deps, binaries such as the demo from target/<profile>.
+    let mut profile_dir = exe.parent().expect("target/<profile>").to_path_buf();
+    if profile_dir.ends_with("deps") {
+        profile_dir.pop();
+    }
     let target_dir = profile_dir.parent().expect("target/").to_path_buf();
     let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.current_dir(workspace_root()).args(["build", "--quiet", "-p", name, "--bin", name, "--target-dir"]).arg(&target_dir);

@@ -1,0 +1,147 @@
+//! Each function binary, under Lambda runtime emulation, answers its real-shaped event from `events/`.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bucketlink_testkit::emulator::workspace_root;
+use bucketlink_testkit::{Emulator, Function, Provider};
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Value {
+    let path = workspace_root().join("events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists")).expect("fixture is JSON")
+}
+
+fn body(response: &Value) -> Value {
+    serde_json::from_str(response["body"].as_str().expect("body is a string")).expect("body is JSON")
+}
+
+async fn put_integration(provider: &Provider, table: &str, tenant: &str, id: &str, bucket: &str, status: &str) {
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    aws_sdk_dynamodb::Client::new(&provider.sdk)
+        .put_item()
+        .table_name(table)
+        .item("pk", s(&format!("TENANT#{tenant}")))
+        .item("sk", s(&format!("INTEGRATION#{id}")))
+        .item("id", s(id))
+        .item("tenant", s(tenant))
+        .item("name", s("Acme images"))
+        .item("status", s(status))
+        .item("bucket", s(bucket))
+        .item("version", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("put integration item");
+}
+
+async fn environment() -> (Provider, String, Vec<(&'static str, String)>) {
+    let emu = Emulator::shared();
+    let provider = Provider::create(emu).await;
+    let table = provider.table().await;
+    let env = provider.function_env(emu, &table);
+    (provider, table, env)
+}
+
+#[tokio::test]
+async fn integrations_lists_the_callers_integrations_only() {
+    let (provider, table, env) = environment().await;
+    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", "acme-data", "healthy").await;
+    put_integration(&provider, &table, "tenant-other", "01JD7ZK3Q4W8X9Y0ZZZZZZZZZZ", "other-data", "healthy").await;
+    let function = Function::start("integrations", &env).await;
+    let event = fixture("integrations-list.json");
+
+    let response = function.invoke(event.clone()).await.expect("a response");
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["headers"]["content-type"], "application/json");
+    let listed = body(&response);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["items"][0]["id"], "01JD7ZK3Q4W8X9Y0ABCDEFGHJK");
+    assert_eq!(listed["next_cursor"], Value::Null);
+
+    let mut other = event.clone();
+    other["rawPath"] = json!("/integrations/01JD7ZK3Q4W8X9Y0ZZZZZZZZZZ");
+    other["requestContext"]["http"]["path"] = json!("/integrations/01JD7ZK3Q4W8X9Y0ZZZZZZZZZZ");
+    other["rawQueryString"] = json!("");
+    other.as_object_mut().unwrap().remove("queryStringParameters");
+    let response = function.invoke(other).await.expect("a response");
+    assert_eq!(response["statusCode"], 404, "another tenant's integration looks missing");
+    assert_eq!(response["headers"]["content-type"], "application/problem+json");
+    assert_eq!(body(&response)["code"], "INTEGRATION_NOT_FOUND");
+
+    let mut anonymous = event.clone();
+    anonymous["requestContext"].as_object_mut().unwrap().remove("authorizer");
+    let response = function.invoke(anonymous).await.expect("a response");
+    assert_eq!(response["statusCode"], 401);
+    assert_eq!(body(&response)["code"], "UNAUTHENTICATED");
+
+    let mut bad_limit = event;
+    bad_limit["rawQueryString"] = json!("limit=lots");
+    bad_limit["queryStringParameters"] = json!({"limit": "lots"});
+    let response = function.invoke(bad_limit).await.expect("a response");
+    assert_eq!(response["statusCode"], 400);
+    assert!(body(&response)["detail"].as_str().unwrap().contains("limit"));
+}
+
+#[tokio::test]
+async fn sign_url_refuses_unknown_and_unvalidated_integrations() {
+    let (provider, table, env) = environment().await;
+    let function = Function::start("sign-url", &env).await;
+    let event = fixture("sign-url.json");
+
+    let response = function.invoke(event.clone()).await.expect("a response");
+    assert_eq!(response["statusCode"], 404);
+    assert_eq!(body(&response)["code"], "INTEGRATION_NOT_FOUND");
+
+    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", "acme-data", "awaiting_role").await;
+    let response = function.invoke(event.clone()).await.expect("a response");
+    assert_eq!(response["statusCode"], 409);
+    assert_eq!(body(&response)["code"], "INTEGRATION_NOT_READY");
+
+    let mut malformed = event;
+    malformed["body"] = json!("{\"urls\": \"not a list\"}");
+    let response = function.invoke(malformed).await.expect("a response");
+    assert_eq!(response["statusCode"], 400);
+    assert_eq!(body(&response)["code"], "INVALID_BODY");
+}
+
+#[tokio::test]
+async fn revalidate_plans_a_sweep_from_the_scheduled_event() {
+    let (provider, table, env) = environment().await;
+    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0AAAAAAAAAA", "acme-data", "healthy").await;
+    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0BBBBBBBBBB", "acme-more", "awaiting_role").await;
+    let function = Function::start("revalidate", &env).await;
+    let response = function.invoke(fixture("revalidate-schedule.json")).await.expect("a response");
+    assert_eq!(response, json!({"integrations": 2, "awaiting_role": 1, "due": 1}));
+    let logs = function.logs();
+    let planned = logs.lines().find(|l| l.contains("sweep planned")).expect("the sweep is logged");
+    let line: Value = serde_json::from_str(planned).expect("logs are JSON");
+    assert_eq!(line["fields"]["due"], 1);
+}
+
+#[tokio::test]
+async fn prevalidate_decodes_keys_and_finds_the_buckets_integrations() {
+    let (provider, table, env) = environment().await;
+    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", "acme-data", "healthy").await;
+    let function = Function::start("prevalidate", &env).await;
+    let response = function.invoke(fixture("prevalidate-s3-put.json")).await.expect("a response");
+    assert_eq!(
+        response,
+        json!([{"bucket": "acme-data", "key": "photos/summer 2024/café 1.jpg", "integrations": ["01JD7ZK3Q4W8X9Y0ABCDEFGHJK"]}])
+    );
+
+    let mut broken = fixture("prevalidate-s3-put.json");
+    broken["Records"][0]["s3"]["object"]["key"] = json!("bad%zzkey");
+    let error = function.invoke(broken).await.expect_err("an invocation error");
+    assert!(error.to_string().contains("bad%zzkey"), "{error}");
+}
+
+#[tokio::test]
+async fn a_bad_environment_fails_the_cold_start_with_one_line_naming_the_variable() {
+    let (_, _, env) = environment().await;
+    for name in ["integrations", "sign-url", "revalidate", "prevalidate"] {
+        let without: Vec<_> = env.iter().filter(|(k, _)| *k != "BUCKETLINK_TABLE").cloned().collect();
+        let (status, stderr) = Function::run_to_exit(name, &without).await;
+        assert!(!status.success(), "{name} must not start");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{name}: {stderr}");
+        assert!(lines[0].contains("BUCKETLINK_TABLE"), "{name}: {stderr}");
+    }
+}
