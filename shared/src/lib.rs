@@ -1,9 +1,17 @@
 //! bucketlink's library: everything the Lambda functions in `functions/` do, minus Lambda.
 //!
-//! Invariant: nothing here knows Lambda or API Gateway; handlers translate events into these calls.
+//! Invariants: nothing here knows Lambda or API Gateway (handlers translate events into these
+//! calls); the identifier, URL and policy modules do no I/O.
 
 pub mod api;
+pub mod arn;
 pub mod aws;
+pub mod bucket;
 pub mod config;
 pub mod events;
+pub mod external_id;
+pub mod ids;
+pub mod policy;
+pub mod region;
+pub mod s3url;
 pub mod store;

@@ -1,0 +1,297 @@
+//! The policy documents a customer pastes, generated for one integration with nothing left to fill
+//! in, the CloudFormation parameters and AWS CLI commands that do the same, and (in `lint`) the
+//! checks on a policy a customer pastes back.
+
+pub mod lint;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::arn::{KmsKeyArn, Partition, RoleArn};
+use crate::bucket::BucketName;
+use crate::external_id::ExternalId;
+use crate::ids::KeyPrefix;
+
+/// The customer-side CloudFormation template: a role and its policy, from parameters.
+pub const CUSTOMER_TEMPLATE: &str = include_str!("../../../infra/customer/bucketlink-access.yaml");
+
+/// What the policies of one integration are made of.
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    pub provider_principal: &'a RoleArn,
+    pub external_id: &'a ExternalId,
+    pub partition: Partition,
+    pub bucket: &'a BucketName,
+    pub prefix: &'a KeyPrefix,
+    pub kms_key: Option<&'a KmsKeyArn>,
+}
+
+/// Everything a customer needs to create the role, in the three ways they may prefer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setup {
+    pub permission_policy: Value,
+    pub trust_policy: Value,
+    pub cloudformation: CloudFormation,
+    pub cli_commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CloudFormation {
+    pub template_body: &'static str,
+    pub parameters: Vec<Parameter>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Parameter {
+    pub parameter_key: &'static str,
+    pub parameter_value: String,
+}
+
+pub const ROLE_NAME: &str = "BucketlinkAccess";
+pub const POLICY_NAME: &str = "BucketlinkReadAccess";
+
+impl Grant<'_> {
+    pub fn bucket_arn(&self) -> String {
+        format!("arn:{}:s3:::{}", self.partition.as_str(), self.bucket)
+    }
+
+    pub fn objects_arn(&self) -> String {
+        format!("{}/{}*", self.bucket_arn(), self.prefix)
+    }
+
+    /// Read-only: objects under the prefix, listing (scoped to the prefix when there is one), the
+    /// bucket's region, and decryption with the named KMS key.
+    pub fn permission_policy(&self) -> Value {
+        let mut statements = vec![json!({
+            "Sid": "ReadObjects",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": self.objects_arn(),
+        })];
+        let mut list = json!({"Sid": "ListObjects", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": self.bucket_arn()});
+        if !self.prefix.is_empty() {
+            list["Condition"] = json!({"StringLike": {"s3:prefix": [format!("{}*", self.prefix)]}});
+        }
+        statements.push(list);
+        statements.push(json!({"Sid": "LocateBucket", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": self.bucket_arn()}));
+        if let Some(key) = self.kms_key {
+            statements.push(json!({"Sid": "DecryptObjects", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.as_str()}));
+        }
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    /// Our principal may assume the role only with this integration's external ID.
+    pub fn trust_policy(&self) -> Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "BucketlinkDelegatedAccess",
+                "Effect": "Allow",
+                "Principal": {"AWS": self.provider_principal.as_str()},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": self.external_id.as_str()}},
+            }],
+        })
+    }
+
+    pub fn cloudformation(&self) -> CloudFormation {
+        let p = |parameter_key, parameter_value: &str| Parameter { parameter_key, parameter_value: parameter_value.to_owned() };
+        CloudFormation {
+            template_body: CUSTOMER_TEMPLATE,
+            parameters: vec![
+                p("ProviderPrincipal", self.provider_principal.as_str()),
+                p("ExternalId", self.external_id.as_str()),
+                p("BucketName", self.bucket.as_str()),
+                p("KeyPrefix", self.prefix.as_str()),
+                p("KmsKeyArn", self.kms_key.map(KmsKeyArn::as_str).unwrap_or_default()),
+                p("RoleName", ROLE_NAME),
+            ],
+        }
+    }
+
+    pub fn cli_commands(&self) -> Vec<String> {
+        vec![
+            format!(
+                "aws iam create-role --role-name {ROLE_NAME} --assume-role-policy-document {}",
+                shell_quote(&self.trust_policy().to_string())
+            ),
+            format!(
+                "aws iam put-role-policy --role-name {ROLE_NAME} --policy-name {POLICY_NAME} --policy-document {}",
+                shell_quote(&self.permission_policy().to_string())
+            ),
+            format!("aws iam get-role --role-name {ROLE_NAME} --query Role.Arn --output text"),
+        ]
+    }
+
+    pub fn setup(&self) -> Setup {
+        Setup {
+            permission_policy: self.permission_policy(),
+            trust_policy: self.trust_policy(),
+            cloudformation: self.cloudformation(),
+            cli_commands: self.cli_commands(),
+        }
+    }
+}
+
+/// Single-quotes for POSIX shells; a quote inside becomes `'\''`.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Policy elements may be a string or a list of strings.
+pub(crate) fn strings(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM wildcard matching: `*` any run, `?` one character.
+pub(crate) fn wildcard_match(pattern: &str, value: &str, ignore_case: bool) -> bool {
+    let norm = |s: &str| if ignore_case { s.to_ascii_lowercase() } else { s.to_owned() };
+    let (p, v): (Vec<char>, Vec<char>) = (norm(pattern).chars().collect(), norm(value).chars().collect());
+    let (mut pi, mut vi, mut star, mut mark) = (0, 0, None, 0);
+    while vi < v.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
+            pi += 1;
+            vi += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = vi;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            vi = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) struct Fixture {
+        pub principal: RoleArn,
+        pub external_id: ExternalId,
+        pub bucket: BucketName,
+        pub prefix: KeyPrefix,
+        pub kms: KmsKeyArn,
+    }
+
+    impl Fixture {
+        pub fn new(prefix: &str) -> Self {
+            Fixture {
+                principal: RoleArn::parse("arn:aws:iam::111111111111:role/bucketlink-provider").unwrap(),
+                external_id: ExternalId::generate(),
+                bucket: BucketName::parse("acme-data").unwrap(),
+                prefix: KeyPrefix::parse(prefix).unwrap(),
+                kms: KmsKeyArn::parse("arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab").unwrap(),
+            }
+        }
+
+        pub fn grant(&self, with_kms: bool) -> Grant<'_> {
+            Grant {
+                provider_principal: &self.principal,
+                external_id: &self.external_id,
+                partition: Partition::Aws,
+                bucket: &self.bucket,
+                prefix: &self.prefix,
+                kms_key: with_kms.then_some(&self.kms),
+            }
+        }
+    }
+
+    #[test]
+    fn permission_policy_is_read_only_and_exact() {
+        let f = Fixture::new("");
+        assert_eq!(
+            f.grant(false).permission_policy(),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": "ReadObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/*"},
+                {"Sid": "ListObjects", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::acme-data"},
+                {"Sid": "LocateBucket", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": "arn:aws:s3:::acme-data"},
+            ]})
+        );
+    }
+
+    #[test]
+    fn prefix_scopes_objects_and_listing_and_kms_key_is_granted_decrypt() {
+        let f = Fixture::new("images/");
+        let policy = f.grant(true).permission_policy();
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(statements[0]["Resource"], "arn:aws:s3:::acme-data/images/*");
+        assert_eq!(statements[1]["Condition"], json!({"StringLike": {"s3:prefix": ["images/*"]}}));
+        assert_eq!(statements[3], json!({"Sid": "DecryptObjects", "Effect": "Allow", "Action": "kms:Decrypt",
+            "Resource": "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"}));
+    }
+
+    #[test]
+    fn trust_policy_names_our_principal_and_the_integrations_external_id() {
+        let f = Fixture::new("");
+        let trust = f.grant(false).trust_policy();
+        let statement = &trust["Statement"][0];
+        assert_eq!(statement["Principal"]["AWS"], "arn:aws:iam::111111111111:role/bucketlink-provider");
+        assert_eq!(statement["Action"], "sts:AssumeRole");
+        assert_eq!(statement["Condition"]["StringEquals"]["sts:ExternalId"], f.external_id.as_str());
+    }
+
+    #[test]
+    fn generated_documents_pass_the_linter_and_leave_no_placeholder() {
+        for prefix in ["", "images/"] {
+            let f = Fixture::new(prefix);
+            let grant = f.grant(true);
+            let setup = grant.setup();
+            let ctx = lint::Context::for_grant(&grant);
+            for (kind, doc) in [(lint::Kind::Trust, &setup.trust_policy), (lint::Kind::Permission, &setup.permission_policy)] {
+                let report = lint::lint(&doc.to_string(), Some(kind), &ctx);
+                assert!(report.findings.is_empty(), "{kind:?}: {:?}", report.findings);
+            }
+            let handed_out = serde_json::to_string(&(
+                &setup.permission_policy,
+                &setup.trust_policy,
+                &setup.cli_commands,
+                &setup.cloudformation.parameters,
+            ))
+            .unwrap();
+            for placeholder in ["CustomerBucketARN", "<", ">", "TODO", "REPLACE", "123456789012"] {
+                assert!(!handed_out.contains(placeholder), "{placeholder} in {handed_out}");
+            }
+        }
+    }
+
+    #[test]
+    fn cli_commands_are_quoted_for_the_shell() {
+        let f = Fixture::new("it's/");
+        let commands = f.grant(false).cli_commands();
+        assert!(commands[0].starts_with("aws iam create-role --role-name BucketlinkAccess --assume-role-policy-document '{"));
+        assert!(commands[1].contains("it'\\''s/*"), "{}", commands[1]);
+        assert_eq!(commands[2], "aws iam get-role --role-name BucketlinkAccess --query Role.Arn --output text");
+    }
+
+    #[test]
+    fn cloudformation_parameters_match_the_templates_parameters() {
+        let f = Fixture::new("images/");
+        let cfn = f.grant(true).cloudformation();
+        for p in &cfn.parameters {
+            assert!(CUSTOMER_TEMPLATE.contains(&format!("\n  {}:\n", p.parameter_key)), "{} is declared", p.parameter_key);
+        }
+        assert_eq!(cfn.parameters.iter().find(|p| p.parameter_key == "ExternalId").unwrap().parameter_value, f.external_id.as_str());
+    }
+
+    #[test]
+    fn wildcards_match_like_iam() {
+        assert!(wildcard_match("s3:Get*", "s3:GetObject", true));
+        assert!(wildcard_match("S3:GETOBJECT", "s3:GetObject", true));
+        assert!(wildcard_match("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/y", false));
+        assert!(wildcard_match("s3:*Object", "s3:PutObject", true));
+        assert!(wildcard_match("s3:Get?bject", "s3:GetObject", true));
+        assert!(!wildcard_match("arn:aws:s3:::b/*", "arn:aws:s3:::b", false));
+        assert!(!wildcard_match("s3:List*", "s3:GetObject", true));
+    }
+}
