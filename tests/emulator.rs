@@ -226,3 +226,17 @@ async fn stock_moto_needs_every_patch() {
     let caller = sts.get_caller_identity().send().await.expect("stock moto: a day-old session still works");
     assert_eq!(caller.account(), Some(CUSTOMER));
 }
+
+#[tokio::test]
+async fn customer_buckets_can_live_in_another_region() {
+    let emu = Emulator::shared();
+    let provider = Provider::create(emu).await;
+    let external_id = unique("ext");
+    let mut spec = CustomerSpec::new(CUSTOMER, Trust::ExternalId(external_id.clone()));
+    spec.region = "eu-west-1".to_owned();
+    let customer = Customer::create(emu, &provider.role_arn, spec).await;
+    let creds = assume(&provider.sdk, &customer.role_arn, Some(&external_id)).await.unwrap();
+    let s3 = emu.s3(&emu.sdk_config(creds, "us-east-1").await);
+    let location = s3.get_bucket_location().bucket(&customer.bucket).send().await.expect("GetBucketLocation allowed");
+    assert_eq!(location.location_constraint().map(|c| c.as_str()), Some("eu-west-1"));
+}

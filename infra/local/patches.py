@@ -8,6 +8,9 @@ Each patch is named, small, and pinned by a Rust test that shows stock moto gett
 - policy:   identity policies are evaluated by policy.py with the request's condition keys, and
             DynamoDB calls against the table (or index) they name, not "*".
 - expiry:   temporary credentials stop working when their session expires.
+- body:     signatures of form-encoded requests (CloudFormation, IAM, STS) are checked over the
+            body as sent; moto re-encodes the parsed form, which differs from the Rust SDK's
+            encoding for characters such as ! ' ( ) * and fails large template bodies.
 - errors:   these denials come back in the called service's own error format, which the Rust SDK
             parses (moto's generic <ErrorResponse><Errors> shape reads as an unknown error).
 - presign:  (presign.py) query-string SigV4 is verified: signature, expiry, the session's rights.
@@ -123,6 +126,9 @@ def find_principal(access_key_id: str) -> Principal | None:
 
 
 def _document(p: object) -> object:
+    # Inline policies arrive as JSON text, or as a parsed document when CloudFormation made them.
+    if isinstance(p, dict) and "Statement" in p:
+        return p
     return IAMPolicy(p)._policy_json
 
 
@@ -207,5 +213,20 @@ def _trusts(caller: policy.Caller, role_arn: str, context: dict[str, str]) -> bo
     )
 
 
+# The body of the request this thread is serving, as received (set by presign.Middleware).
+request_body = threading.local()
+
+_original_create_aws_request = IAMRequestBase._create_aws_request
+
+
+def _create_aws_request_with_raw_body(self: IAMRequestBase):
+    aws_request = _original_create_aws_request(self)
+    raw = getattr(request_body, "value", None)
+    if raw:
+        aws_request.data = raw
+    return aws_request
+
+
 def apply() -> None:
     IAMRequestBase.check_action_permitted = _check_action_permitted
+    IAMRequestBase._create_aws_request = _create_aws_request_with_raw_body

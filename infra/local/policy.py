@@ -122,7 +122,8 @@ def _conditions_hold(stmt: dict[str, Any], context: dict[str, str]) -> bool:
 def statements(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, str):
         document = json.loads(document)
-    return _as_list(document.get("Statement", []))
+    # moto's CloudFormation leaves `!Ref AWS::NoValue` in a list as null; AWS drops the element.
+    return [s for s in _as_list(document.get("Statement", [])) if isinstance(s, dict)]
 
 
 def evaluate(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import io
 import json
 import secrets
 import threading
@@ -186,6 +187,12 @@ class Middleware:
 
     def __call__(self, environ, start_response):
         environ.pop(_VERIFIED_ENV, None)
+        patches.request_body.value = None
+        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(raw)
+            patches.request_body.value = raw
         path, query = _raw_path_and_query(environ)
         method = environ["REQUEST_METHOD"]
         if path.startswith("/_bucketlink/"):

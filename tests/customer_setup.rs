@@ -1,0 +1,169 @@
+//! What we hand a customer works as handed: the CloudFormation template (linted, and deployed in
+//! the emulator with the parameters we return) and the CLI commands (replayed through the SDK) both
+//! produce a role that our principal can assume with the integration's external ID, and only so.
+
+use std::process::Command;
+
+use aws_sdk_cloudformation::types::Parameter;
+use bucketlink::arn::{Partition, RoleArn};
+use bucketlink::bucket::BucketName;
+use bucketlink::external_id::ExternalId;
+use bucketlink::ids::KeyPrefix;
+use bucketlink::policy::Grant;
+use bucketlink_testkit::emulator::workspace_root;
+use bucketlink_testkit::fixtures::{assume, unique};
+use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Provider, Trust};
+
+const CUSTOMER: &str = "333333333333";
+
+#[test]
+fn customer_template_passes_cfn_lint() {
+    let root = workspace_root();
+    assert!(Command::new("bash").arg(root.join("infra/local/setup.sh")).status().unwrap().success());
+    let out = Command::new(root.join(".venv/bin/cfn-lint")).arg(root.join("infra/customer/bucketlink-access.yaml")).output().unwrap();
+    assert!(out.status.success(), "cfn-lint:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+struct Integration {
+    provider: Provider,
+    customer: Customer,
+    external_id: ExternalId,
+    principal: RoleArn,
+    bucket: BucketName,
+    prefix: KeyPrefix,
+}
+
+impl Integration {
+    async fn new(emu: &Emulator, prefix: &str) -> Integration {
+        let provider = Provider::create(emu).await;
+        // The bucket and its objects exist; the role is what the customer now creates from our setup.
+        let customer = Customer::create(emu, &provider.role_arn, CustomerSpec::new(CUSTOMER, Trust::NoCondition)).await;
+        Integration {
+            principal: RoleArn::parse(&provider.role_arn).unwrap(),
+            bucket: BucketName::parse(&customer.bucket).unwrap(),
+            prefix: KeyPrefix::parse(prefix).unwrap(),
+            external_id: ExternalId::generate(),
+            provider,
+            customer,
+        }
+    }
+
+    fn grant(&self) -> Grant<'_> {
+        Grant {
+            provider_principal: &self.principal,
+            external_id: &self.external_id,
+            partition: Partition::Aws,
+            bucket: &self.bucket,
+            prefix: &self.prefix,
+            kms_key: None,
+        }
+    }
+
+    /// The role works with the external ID, not without, and reads exactly what the grant says.
+    async fn assert_role_works(&self, emu: &Emulator, role_arn: &str, readable: &str, unreadable: Option<&str>) {
+        let creds = assume(&self.provider.sdk, role_arn, Some(self.external_id.as_str())).await.expect("assume with the external id");
+        assert_eq!(assume(&self.provider.sdk, role_arn, None).await.unwrap_err().0, "AccessDenied");
+        assert_eq!(assume(&self.provider.sdk, role_arn, Some("bl-guess")).await.unwrap_err().0, "AccessDenied");
+        let s3 = emu.s3(&emu.sdk_config(creds, "us-east-1").await);
+        s3.get_object().bucket(&self.customer.bucket).key(readable).send().await.expect("object under the prefix is readable");
+        if let Some(key) = unreadable {
+            s3.get_object().bucket(&self.customer.bucket).key(key).send().await.expect_err("object outside the prefix is not");
+        }
+        s3.get_bucket_location().bucket(&self.customer.bucket).send().await.expect("the bucket's region is readable");
+    }
+}
+
+#[tokio::test]
+async fn cloudformation_template_creates_a_role_that_works() {
+    let emu = Emulator::shared();
+    let integration = Integration::new(emu, "images/").await;
+    let s3 = emu.s3(&integration.customer.sdk);
+    for key in ["images/cat.jpg", "private/secret.txt"] {
+        s3.put_object().bucket(&integration.customer.bucket).key(key).body(b"x".to_vec().into()).send().await.unwrap();
+    }
+    let cfn = integration.grant().cloudformation();
+    let mut parameters: Vec<Parameter> = cfn
+        .parameters
+        .iter()
+        .map(|p| Parameter::builder().parameter_key(p.parameter_key).parameter_value(&p.parameter_value).build())
+        .collect();
+    let role_name = unique("cfn-role");
+    parameters.retain(|p| p.parameter_key() != Some("RoleName"));
+    parameters.push(Parameter::builder().parameter_key("RoleName").parameter_value(&role_name).build());
+    let client = aws_sdk_cloudformation::Client::new(&integration.customer.sdk);
+    let stack = unique("bucketlink-access");
+    client
+        .create_stack()
+        .stack_name(&stack)
+        .template_body(cfn.template_body)
+        .set_parameters(Some(parameters))
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .expect("create the customer stack");
+    let described = client.describe_stacks().stack_name(&stack).send().await.unwrap();
+    let outputs = described.stacks()[0].outputs();
+    let role_arn = outputs.iter().find(|o| o.output_key() == Some("RoleArn")).and_then(|o| o.output_value()).expect("RoleArn output");
+    assert_eq!(role_arn, format!("arn:aws:iam::{CUSTOMER}:role/{role_name}"));
+    integration.assert_role_works(emu, role_arn, "images/cat.jpg", Some("private/secret.txt")).await;
+}
+
+/// Splits a command line of plain words and single-quoted strings, as a POSIX shell would.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted, mut in_word) = (Vec::new(), String::new(), false, false);
+    for c in line.chars() {
+        match (c, quoted) {
+            ('\'', _) => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            (' ', false) => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                }
+                in_word = false;
+            }
+            (c, _) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+fn flag<'a>(words: &'a [String], name: &str) -> &'a str {
+    let at = words.iter().position(|w| w == name).unwrap_or_else(|| panic!("{name} in {words:?}"));
+    &words[at + 1]
+}
+
+#[tokio::test]
+async fn cli_commands_create_a_role_that_works() {
+    let emu = Emulator::shared();
+    let integration = Integration::new(emu, "").await;
+    let commands = integration.grant().cli_commands();
+    let iam = aws_sdk_iam::Client::new(&integration.customer.sdk);
+    let role_name = unique("cli-role");
+    let create = shell_words(&commands[0]);
+    assert_eq!(&create[..3], ["aws", "iam", "create-role"]);
+    iam.create_role()
+        .role_name(&role_name)
+        .assume_role_policy_document(flag(&create, "--assume-role-policy-document"))
+        .send()
+        .await
+        .expect("create-role as printed");
+    let put = shell_words(&commands[1]);
+    assert_eq!(&put[..3], ["aws", "iam", "put-role-policy"]);
+    iam.put_role_policy()
+        .role_name(&role_name)
+        .policy_name(flag(&put, "--policy-name"))
+        .policy_document(flag(&put, "--policy-document"))
+        .send()
+        .await
+        .expect("put-role-policy as printed");
+    let role_arn = format!("arn:aws:iam::{CUSTOMER}:role/{role_name}");
+    integration.assert_role_works(emu, &role_arn, "hello.txt", None).await;
+}
