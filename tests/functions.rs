@@ -1,7 +1,8 @@
 //! Each function binary, under Lambda runtime emulation, answers its real-shaped event from `events/`.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use bucketlink_testkit::emulator::workspace_root;
+use bucketlink::integration::Status;
+use bucketlink_testkit::fixtures::insert_integration;
 use bucketlink_testkit::{Emulator, Function, Provider};
 use serde_json::{json, Value};
 
@@ -12,24 +13,6 @@ fn fixture(name: &str) -> Value {
 
 fn body(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().expect("body is a string")).expect("body is JSON")
-}
-
-async fn put_integration(provider: &Provider, table: &str, tenant: &str, id: &str, bucket: &str, status: &str) {
-    let s = |v: &str| AttributeValue::S(v.to_owned());
-    aws_sdk_dynamodb::Client::new(&provider.sdk)
-        .put_item()
-        .table_name(table)
-        .item("pk", s(&format!("TENANT#{tenant}")))
-        .item("sk", s(&format!("INTEGRATION#{id}")))
-        .item("id", s(id))
-        .item("tenant", s(tenant))
-        .item("name", s("Acme images"))
-        .item("status", s(status))
-        .item("bucket", s(bucket))
-        .item("version", AttributeValue::N("1".into()))
-        .send()
-        .await
-        .expect("put integration item");
 }
 
 async fn environment() -> (Provider, String, Vec<(&'static str, String)>) {
@@ -43,8 +26,8 @@ async fn environment() -> (Provider, String, Vec<(&'static str, String)>) {
 #[tokio::test]
 async fn integrations_lists_the_callers_integrations_only() {
     let (provider, table, env) = environment().await;
-    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", "acme-data", "healthy").await;
-    put_integration(&provider, &table, "tenant-other", "01JD7ZK3Q4W8X9Y0ZZZZZZZZZZ", "other-data", "healthy").await;
+    let mine = insert_integration(&provider, &table, "tenant-acme", "acme-data", Status::Healthy).await;
+    let theirs = insert_integration(&provider, &table, "tenant-other", "other-data", Status::Healthy).await;
     let function = Function::start("integrations", &env).await;
     let event = fixture("integrations-list.json");
 
@@ -53,12 +36,12 @@ async fn integrations_lists_the_callers_integrations_only() {
     assert_eq!(response["headers"]["content-type"], "application/json");
     let listed = body(&response);
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
-    assert_eq!(listed["items"][0]["id"], "01JD7ZK3Q4W8X9Y0ABCDEFGHJK");
+    assert_eq!(listed["items"][0]["id"], mine.id.as_str());
     assert_eq!(listed["next_cursor"], Value::Null);
 
     let mut other = event.clone();
-    other["rawPath"] = json!("/integrations/01JD7ZK3Q4W8X9Y0ZZZZZZZZZZ");
-    other["requestContext"]["http"]["path"] = json!("/integrations/01JD7ZK3Q4W8X9Y0ZZZZZZZZZZ");
+    other["rawPath"] = json!(format!("/integrations/{}", theirs.id));
+    other["requestContext"]["http"]["path"] = json!(format!("/integrations/{}", theirs.id));
     other["rawQueryString"] = json!("");
     other.as_object_mut().unwrap().remove("queryStringParameters");
     let response = function.invoke(other).await.expect("a response");
@@ -90,7 +73,11 @@ async fn sign_url_refuses_unknown_and_unvalidated_integrations() {
     assert_eq!(response["statusCode"], 404);
     assert_eq!(body(&response)["code"], "INTEGRATION_NOT_FOUND");
 
-    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", "acme-data", "awaiting_role").await;
+    let pending = insert_integration(&provider, &table, "tenant-acme", "acme-data", Status::AwaitingRole).await;
+    let mut event = event;
+    let path = format!("/integrations/{}/sign", pending.id);
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
     let response = function.invoke(event.clone()).await.expect("a response");
     assert_eq!(response["statusCode"], 409);
     assert_eq!(body(&response)["code"], "INTEGRATION_NOT_READY");
@@ -105,8 +92,8 @@ async fn sign_url_refuses_unknown_and_unvalidated_integrations() {
 #[tokio::test]
 async fn revalidate_plans_a_sweep_from_the_scheduled_event() {
     let (provider, table, env) = environment().await;
-    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0AAAAAAAAAA", "acme-data", "healthy").await;
-    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0BBBBBBBBBB", "acme-more", "awaiting_role").await;
+    insert_integration(&provider, &table, "tenant-acme", "acme-data", Status::Healthy).await;
+    insert_integration(&provider, &table, "tenant-acme", "acme-more", Status::AwaitingRole).await;
     let function = Function::start("revalidate", &env).await;
     let response = function.invoke(fixture("revalidate-schedule.json")).await.expect("a response");
     assert_eq!(response, json!({"integrations": 2, "awaiting_role": 1, "due": 1}));
@@ -119,12 +106,12 @@ async fn revalidate_plans_a_sweep_from_the_scheduled_event() {
 #[tokio::test]
 async fn prevalidate_decodes_keys_and_finds_the_buckets_integrations() {
     let (provider, table, env) = environment().await;
-    put_integration(&provider, &table, "tenant-acme", "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", "acme-data", "healthy").await;
+    let found = insert_integration(&provider, &table, "tenant-acme", "acme-data", Status::Healthy).await;
     let function = Function::start("prevalidate", &env).await;
     let response = function.invoke(fixture("prevalidate-s3-put.json")).await.expect("a response");
     assert_eq!(
         response,
-        json!([{"bucket": "acme-data", "key": "photos/summer 2024/café 1.jpg", "integrations": ["01JD7ZK3Q4W8X9Y0ABCDEFGHJK"]}])
+        json!([{"bucket": "acme-data", "key": "photos/summer 2024/café 1.jpg", "integrations": [found.id.as_str()]}])
     );
 
     let mut broken = fixture("prevalidate-s3-put.json");

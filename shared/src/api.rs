@@ -53,7 +53,76 @@ impl Problem {
     }
 }
 
+/// What a request can fail with, whichever use case it reached.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("integration {0} not found")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    Invalid { field: String, code: &'static str, message: String },
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("body too large")]
+    BodyTooLarge,
+    #[error("concurrent update")]
+    Conflict,
+    #[error("Idempotency-Key reused for a different request")]
+    IdempotencyMismatch,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Request bodies larger than this are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Parses a JSON body into `T`, naming the offending field when it does not fit.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::BodyTooLarge);
+    }
+    let text = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    let mut de = serde_json::Deserializer::from_slice(text);
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => Ok(value),
+            Err(trailing) => Err(Error::MalformedJson(trailing.to_string())),
+        },
+        Err(err) => {
+            let inner = err.inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(Error::MalformedJson(inner.to_string()));
+            }
+            let path = err.path().to_string();
+            let field = if path == "." { "body".to_owned() } else { path };
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            Err(Error::Invalid { field, code: "INVALID_FIELD", message })
+        }
+    }
+}
+
 /// The one mapping from our errors to HTTP. Internal detail is logged by the caller, never returned.
+impl From<&Error> for Problem {
+    fn from(err: &Error) -> Self {
+        match err {
+            Error::NotFound(id) => Problem::integration_not_found(id),
+            Error::Invalid { field, code, message } => {
+                Problem::new(422, code, &format!("Invalid field: {field}"), format!("{field}: {message}"))
+            }
+            Error::MalformedJson(detail) => Problem::new(400, "INVALID_JSON", "Malformed JSON body", format!("The body is not valid JSON: {detail}.")),
+            Error::BodyTooLarge => Problem::new(413, "BODY_TOO_LARGE", "Body too large", format!("Request bodies are limited to {MAX_BODY_BYTES} bytes.")),
+            Error::Conflict => Problem::from(&StoreError::Conflict),
+            Error::IdempotencyMismatch => Problem::new(
+                422,
+                "IDEMPOTENCY_KEY_REUSED",
+                "Idempotency-Key reused",
+                "This Idempotency-Key was used for a different request; use a new key for a new request.",
+            ),
+            Error::Store(e) => Problem::from(e),
+        }
+    }
+}
+
 impl From<&StoreError> for Problem {
     fn from(err: &StoreError) -> Self {
         match err {
@@ -102,6 +171,40 @@ mod tests {
         assert_eq!(tenant_from_authorizer(Some(&blank), None), None);
         let number = HashMap::from([("tenant_id".to_owned(), serde_json::json!(7))]);
         assert_eq!(tenant_from_authorizer(None, Some(&number)), None);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        bucket: String,
+        nested: Option<Nested>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Nested {
+        count: u32,
+    }
+
+    #[test]
+    fn bodies_that_do_not_fit_name_the_field() {
+        let problem = |body: &[u8]| Problem::from(&parse_body::<Body>(body).unwrap_err());
+        let p = problem(b"{\"bucket\": 5}");
+        assert_eq!((p.status, p.code.as_str()), (422, "INVALID_FIELD"));
+        assert!(p.detail.starts_with("bucket: invalid type"), "{}", p.detail);
+        let p = problem(b"{\"bucket\": \"b\", \"nested\": {\"count\": -1}}");
+        assert!(p.detail.starts_with("nested.count:"), "{}", p.detail);
+        let p = problem(b"{\"bucket\": \"b\", \"tenant\": \"t\"}");
+        assert!(p.detail.contains("unknown field `tenant`"), "{}", p.detail);
+        let p = problem(b"{}");
+        assert!(p.detail.contains("missing field `bucket`"), "{}", p.detail);
+        assert_eq!(problem(b"{\"bucket\": ").code, "INVALID_JSON");
+        assert_eq!(problem(b"{\"bucket\": \"b\"} trailing").code, "INVALID_JSON");
+        assert_eq!(problem(b"[1]").status, 422);
+        assert_eq!(problem(&vec![b' '; MAX_BODY_BYTES + 1]).status, 413);
+        assert!(parse_body::<Body>(b"{\"bucket\": \"b\"}").is_ok());
     }
 
     #[test]

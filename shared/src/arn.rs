@@ -232,6 +232,12 @@ impl KmsKeyArn {
     }
 }
 
+impl fmt::Display for KmsKeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl TryFrom<String> for KmsKeyArn {
     type Error = KmsKeyArnError;
     fn try_from(s: String) -> Result<Self, KmsKeyArnError> {

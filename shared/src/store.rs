@@ -1,27 +1,46 @@
 //! DynamoDB: the one table that holds all state.
 //!
-//! Item shapes (all in one table, `pk`/`sk` strings):
-//! - integration: `pk = TENANT#<tenant>`, `sk = INTEGRATION#<id>`; `id`, `tenant`, `name`, `status`,
-//!   `version` (number), and `bucket` once the customer has named one. `bucket` is also the partition
-//!   key of the sparse GSI `by_bucket`, so an integration appears there only when it has a bucket.
+//! Items (all strings unless noted; `pk`/`sk` are the table's keys):
+//! - integration: `pk = TENANT#<tenant>`, `sk = INTEGRATION#<id>`; `id`, `tenant`, `name`,
+//!   `status`, `external_id`, `prefix`, `created_at`, `updated_at`, `version` (number), and when
+//!   known `bucket`, `role_arn`, `kms_key_arn`, `region`, `last_checked_at`, `checks` (JSON text).
+//!   `bucket` is the partition key of the sparse GSI `by_bucket`: an integration is there once it
+//!   names a bucket.
+//! - history: `pk = TENANT#<tenant>`, `sk = HISTORY#<id>#<checked_at>#<version>`; `status`,
+//!   `checks`, and `expires_at` (number, epoch seconds: the table's TTL attribute, 30 days on).
+//! - idempotency record: `pk = TENANT#<tenant>`, `sk = IDEMPOTENCY#<key>`; `request`,
+//!   `status` (number), `body`, `expires_at` (24 hours on).
 //!
-//! Access patterns: a tenant's integrations (Query on `pk`, paginated by the last id); one
-//! integration (GetItem); every integration that has a bucket (Scan, for the sweep); the
-//! integrations of a bucket (Query on `by_bucket`, for object-created events).
+//! Access patterns: a tenant's integrations (Query `pk`, `begins_with(sk, INTEGRATION#)`, paged by
+//! the last id); one integration (consistent GetItem); an integration's last checks (Query
+//! `HISTORY#<id>#`, newest first); every integration with a bucket (Scan of `by_bucket`); a
+//! bucket's integrations (Query `by_bucket`). Every integration write is conditional on `version`.
 
 use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
-use serde::Serialize;
+
+use crate::arn::{KmsKeyArn, RoleArn};
+use crate::bucket::BucketName;
+use crate::external_id::ExternalId;
+use crate::ids::{IntegrationId, KeyPrefix, TenantId};
+use crate::integration::{Integration, Status};
+use crate::region::Region;
 
 pub const BY_BUCKET_INDEX: &str = "by_bucket";
+pub const TTL_ATTRIBUTE: &str = "expires_at";
 const MAX_PAGE: i32 = 100;
+const HISTORY_DAYS: u64 = 30;
+const IDEMPOTENCY_HOURS: u64 = 24;
+
+type Item = HashMap<String, AttributeValue>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -51,20 +70,19 @@ where
     }
 }
 
-/// What the list and read endpoints show of an integration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IntegrationSummary {
-    pub id: String,
-    pub tenant: String,
-    pub name: String,
-    pub status: String,
-    pub bucket: Option<String>,
+/// One page of a tenant's integrations; `next_cursor` is the last id, to pass back as `cursor`.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Integration>,
+    pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Page {
-    pub items: Vec<IntegrationSummary>,
-    pub next_cursor: Option<String>,
+/// A stored answer to a request made with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub request: String,
+    pub status: u16,
+    pub body: String,
 }
 
 #[derive(Clone, Debug)]
@@ -73,28 +91,97 @@ pub struct Store {
     table: String,
 }
 
-fn tenant_pk(tenant: &str) -> AttributeValue {
-    AttributeValue::S(format!("TENANT#{tenant}"))
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn tenant_pk(tenant: &TenantId) -> AttributeValue {
+    s(format!("TENANT#{tenant}"))
 }
 
 fn integration_sk(id: &str) -> AttributeValue {
-    AttributeValue::S(format!("INTEGRATION#{id}"))
+    s(format!("INTEGRATION#{id}"))
 }
 
-fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, StoreError> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .ok_or_else(|| StoreError::Corrupt(format!("attribute {name} missing or not a string")))
+fn epoch_seconds_in(seconds: u64) -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default() + seconds
 }
 
-fn summary(item: &HashMap<String, AttributeValue>) -> Result<IntegrationSummary, StoreError> {
-    Ok(IntegrationSummary {
-        id: string(item, "id")?,
-        tenant: string(item, "tenant")?,
-        name: string(item, "name")?,
-        status: string(item, "status")?,
-        bucket: item.get("bucket").and_then(|v| v.as_s().ok()).cloned(),
+struct Reader<'a>(&'a Item);
+
+impl Reader<'_> {
+    fn opt(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    }
+
+    fn req(&self, name: &str) -> Result<&str, StoreError> {
+        self.opt(name).ok_or_else(|| StoreError::Corrupt(format!("attribute {name} missing or not a string")))
+    }
+
+    fn parsed<T, E: std::fmt::Display>(&self, name: &str, parse: impl Fn(&str) -> Result<T, E>) -> Result<Option<T>, StoreError> {
+        self.opt(name).map(|v| parse(v).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))).transpose()
+    }
+}
+
+fn to_item(i: &Integration) -> Item {
+    let mut item = Item::from([
+        ("pk".to_owned(), tenant_pk(&i.tenant)),
+        ("sk".to_owned(), integration_sk(i.id.as_str())),
+        ("id".to_owned(), s(i.id.as_str())),
+        ("tenant".to_owned(), s(i.tenant.as_str())),
+        ("name".to_owned(), s(&i.name)),
+        ("status".to_owned(), s(i.status.as_str())),
+        ("external_id".to_owned(), s(i.external_id.as_str())),
+        ("prefix".to_owned(), s(i.prefix.as_str())),
+        ("checks".to_owned(), s(serde_json::to_string(&i.checks).unwrap_or_else(|_| "[]".into()))),
+        ("created_at".to_owned(), s(&i.created_at)),
+        ("updated_at".to_owned(), s(&i.updated_at)),
+        ("version".to_owned(), n(i.version)),
+    ]);
+    let optional = [
+        ("bucket", i.bucket.as_ref().map(|b| b.to_string())),
+        ("role_arn", i.role_arn.as_ref().map(|r| r.to_string())),
+        ("kms_key_arn", i.kms_key_arn.as_ref().map(|k| k.as_str().to_owned())),
+        ("region", i.region.as_ref().map(|r| r.to_string())),
+        ("last_checked_at", i.last_checked_at.clone()),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            item.insert(name.to_owned(), s(v));
+        }
+    }
+    item
+}
+
+fn from_item(item: &Item) -> Result<Integration, StoreError> {
+    let r = Reader(item);
+    fn corrupt(name: &'static str) -> impl Fn(String) -> StoreError {
+        move |e| StoreError::Corrupt(format!("{name}: {e}"))
+    }
+    Ok(Integration {
+        id: IntegrationId::parse(r.req("id")?).map_err(|e| corrupt("id")(e.to_string()))?,
+        tenant: TenantId::parse(r.req("tenant")?).map_err(|e| corrupt("tenant")(e.to_string()))?,
+        name: r.req("name")?.to_owned(),
+        status: Status::parse(r.req("status")?).ok_or_else(|| StoreError::Corrupt("status".into()))?,
+        external_id: ExternalId::from_stored(r.req("external_id")?).map_err(|e| corrupt("external_id")(e.to_string()))?,
+        bucket: r.parsed("bucket", BucketName::parse)?,
+        prefix: KeyPrefix::parse(r.opt("prefix").unwrap_or_default()).map_err(|e| corrupt("prefix")(e.to_string()))?,
+        kms_key_arn: r.parsed("kms_key_arn", KmsKeyArn::parse)?,
+        role_arn: r.parsed("role_arn", RoleArn::parse)?,
+        region: r.parsed("region", Region::parse)?,
+        checks: serde_json::from_str(r.opt("checks").unwrap_or("[]")).map_err(|e| corrupt("checks")(e.to_string()))?,
+        last_checked_at: r.opt("last_checked_at").map(str::to_owned),
+        created_at: r.req("created_at")?.to_owned(),
+        updated_at: r.req("updated_at")?.to_owned(),
+        version: item
+            .get("version")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("version".into()))?,
     })
 }
 
@@ -103,15 +190,11 @@ impl Store {
         Store { client, table: table.into() }
     }
 
-    /// Creates the table and its index (for local runs and tests; `template.yaml` does it on AWS).
+    /// Creates the table, its index and TTL (for local runs and tests; `template.yaml` on AWS).
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
         let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute")
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute")
         };
         let by_bucket = GlobalSecondaryIndex::builder()
             .index_name(BY_BUCKET_INDEX)
@@ -134,13 +217,27 @@ impl Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), CreateTableError::ResourceInUseException(_)) => Ok(()),
-            Err(e) => Err(e.into()),
+            Ok(_) => {}
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), CreateTableError::ResourceInUseException(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
         }
+        let ttl = TimeToLiveSpecification::builder().enabled(true).attribute_name(TTL_ATTRIBUTE).build().expect("ttl");
+        self.client.update_time_to_live().table_name(&self.table).time_to_live_specification(ttl).send().await?;
+        Ok(())
     }
 
-    pub async fn get(&self, tenant: &str, id: &str) -> Result<Option<IntegrationSummary>, StoreError> {
+    pub async fn insert(&self, integration: &Integration) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(integration)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Integration>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -150,43 +247,69 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        out.item.as_ref().map(summary).transpose()
+        out.item.as_ref().map(from_item).transpose()
+    }
+
+    /// Writes `integration` if nobody wrote since it was read at its `version`; returns it at the next version.
+    pub async fn save(&self, integration: &Integration) -> Result<Integration, StoreError> {
+        let mut next = integration.clone();
+        next.version += 1;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&next)))
+            .condition_expression("version = :read")
+            .expression_attribute_values(":read", n(integration.version))
+            .send()
+            .await?;
+        Ok(next)
+    }
+
+    /// Deletes an integration; false when there was none.
+    pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", tenant_pk(tenant))
+            .key("sk", integration_sk(id))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match result.map_err(StoreError::from) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// One page of a tenant's integrations, oldest first; `cursor` is the last id of the previous page.
-    pub async fn list(&self, tenant: &str, limit: i32, cursor: Option<&str>) -> Result<Page, StoreError> {
+    pub async fn list(&self, tenant: &TenantId, limit: i32, cursor: Option<&IntegrationId>) -> Result<Page, StoreError> {
         let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", tenant_pk(tenant))
-            .expression_attribute_values(":prefix", AttributeValue::S("INTEGRATION#".into()))
+            .expression_attribute_values(":prefix", s("INTEGRATION#"))
             .limit(limit.clamp(1, MAX_PAGE));
         if let Some(after) = cursor {
-            query = query.exclusive_start_key("pk", tenant_pk(tenant)).exclusive_start_key("sk", integration_sk(after));
+            query = query.exclusive_start_key("pk", tenant_pk(tenant)).exclusive_start_key("sk", integration_sk(after.as_str()));
         }
         let out = query.send().await?;
-        let items = out.items().iter().map(summary).collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = out.last_evaluated_key.is_some().then(|| items.last().map(|i| i.id.clone())).flatten();
+        let items = out.items().iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = out.last_evaluated_key.is_some().then(|| items.last().map(|i| i.id.to_string())).flatten();
         Ok(Page { items, next_cursor })
     }
 
-    /// Every integration that has a bucket: what the health sweep visits.
-    pub async fn with_buckets(&self) -> Result<Vec<IntegrationSummary>, StoreError> {
+    /// Every integration that names a bucket: what the health sweep visits.
+    pub async fn with_buckets(&self) -> Result<Vec<Integration>, StoreError> {
         let mut found = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        let mut start: Option<Item> = None;
         loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .index_name(BY_BUCKET_INDEX)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await?;
+            let out = self.client.scan().table_name(&self.table).index_name(BY_BUCKET_INDEX).set_exclusive_start_key(start.take()).send().await?;
             for item in out.items() {
-                found.push(summary(item)?);
+                found.push(from_item(item)?);
             }
             match out.last_evaluated_key {
                 Some(key) => start = Some(key),
@@ -196,16 +319,92 @@ impl Store {
     }
 
     /// The integrations whose bucket is `bucket`, across tenants.
-    pub async fn for_bucket(&self, bucket: &str) -> Result<Vec<IntegrationSummary>, StoreError> {
+    pub async fn for_bucket(&self, bucket: &str) -> Result<Vec<Integration>, StoreError> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(BY_BUCKET_INDEX)
             .key_condition_expression("bucket = :b")
-            .expression_attribute_values(":b", AttributeValue::S(bucket.to_owned()))
+            .expression_attribute_values(":b", s(bucket))
             .send()
             .await?;
-        out.items().iter().map(summary).collect()
+        out.items().iter().map(from_item).collect()
+    }
+
+    /// Keeps this check result in the integration's history (expires after 30 days).
+    pub async fn append_history(&self, integration: &Integration) -> Result<(), StoreError> {
+        let checked_at = integration.last_checked_at.clone().unwrap_or_else(crate::integration::now_rfc3339);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", tenant_pk(&integration.tenant))
+            .item("sk", s(format!("HISTORY#{}#{checked_at}#{:020}", integration.id, integration.version)))
+            .item("status", s(integration.status.as_str()))
+            .item("checks", s(serde_json::to_string(&integration.checks).unwrap_or_else(|_| "[]".into())))
+            .item("checked_at", s(checked_at))
+            .item(TTL_ATTRIBUTE, n(epoch_seconds_in(HISTORY_DAYS * 86_400)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The last `limit` check results of an integration, newest first: (checked_at, status).
+    pub async fn history(&self, tenant: &TenantId, id: &IntegrationId, limit: i32) -> Result<Vec<(String, String)>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", tenant_pk(tenant))
+            .expression_attribute_values(":prefix", s(format!("HISTORY#{id}#")))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await?;
+        out.items()
+            .iter()
+            .map(|item| {
+                let r = Reader(item);
+                Ok((r.req("checked_at")?.to_owned(), r.req("status")?.to_owned()))
+            })
+            .collect()
+    }
+
+    pub async fn idempotent_response(&self, tenant: &TenantId, key: &str) -> Result<Option<StoredResponse>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", tenant_pk(tenant))
+            .key("sk", s(format!("IDEMPOTENCY#{key}")))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let Some(item) = out.item else { return Ok(None) };
+        let r = Reader(&item);
+        let status = item.get("status").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(200);
+        Ok(Some(StoredResponse { request: r.req("request")?.to_owned(), status, body: r.req("body")?.to_owned() }))
+    }
+
+    /// Records the answer to an idempotent request; the first writer wins.
+    pub async fn remember_response(&self, tenant: &TenantId, key: &str, response: &StoredResponse) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", tenant_pk(tenant))
+            .item("sk", s(format!("IDEMPOTENCY#{key}")))
+            .item("request", s(&response.request))
+            .item("status", n(u64::from(response.status)))
+            .item("body", s(&response.body))
+            .item(TTL_ATTRIBUTE, n(epoch_seconds_in(IDEMPOTENCY_HOURS * 3600)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result.map_err(StoreError::from) {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -10,6 +10,12 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration};
 use serde_json::{json, Value};
 
+use bucketlink::bucket::BucketName;
+use bucketlink::external_id::ExternalId;
+use bucketlink::ids::{IntegrationId, KeyPrefix, TenantId};
+use bucketlink::integration::{Integration, Status};
+use bucketlink::store::Store;
+
 use crate::emulator::{Account, Emulator};
 
 pub const PROVIDER_ACCOUNT: &str = "111111111111";
@@ -82,12 +88,36 @@ impl Provider {
     /// A fresh table with our schema, created as the provider.
     pub async fn table(&self) -> String {
         let name = unique("bucketlink");
-        bucketlink::store::Store::new(aws_sdk_dynamodb::Client::new(&self.sdk), &name)
+        Store::new(aws_sdk_dynamodb::Client::new(&self.sdk), &name)
             .create_table()
             .await
             .expect("create table");
         name
     }
+}
+
+/// Stores an integration directly (for tests of functions that read what the API would have written).
+pub async fn insert_integration(provider: &Provider, table: &str, tenant: &str, bucket: &str, status: Status) -> Integration {
+    let now = bucketlink::integration::now_rfc3339();
+    let integration = Integration {
+        id: IntegrationId::generate(),
+        tenant: TenantId::parse(tenant).expect("tenant"),
+        name: "Acme images".to_owned(),
+        status,
+        external_id: ExternalId::generate(),
+        bucket: Some(BucketName::parse(bucket).expect("bucket")),
+        prefix: KeyPrefix::default(),
+        kms_key_arn: None,
+        role_arn: None,
+        region: None,
+        checks: Vec::new(),
+        last_checked_at: None,
+        created_at: now.clone(),
+        updated_at: now,
+        version: 1,
+    };
+    Store::new(aws_sdk_dynamodb::Client::new(&provider.sdk), table).insert(&integration).await.expect("insert integration");
+    integration
 }
 
 /// AssumeRole with the Rust SDK, as our functions do; the error is the service's code and message.
@@ -124,7 +154,7 @@ pub enum Trust {
 pub enum Permissions {
     /// GetObject on `bucket/*`, ListBucket and GetBucketLocation on the bucket.
     ReadOnly,
-    /// GetObject only: listing is denied.
+    /// GetObject and GetBucketLocation, but listing is denied.
     NoListBucket,
     /// The object resource without `/*`: every GetObject is denied.
     NoObjectWildcard,
@@ -261,7 +291,10 @@ pub fn permission_document(permissions: &Permissions, bucket: &str) -> Value {
     let list = json!({"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": format!("arn:aws:s3:::{bucket}")});
     let statements = match permissions {
         Permissions::ReadOnly => vec![get, list],
-        Permissions::NoListBucket => vec![get],
+        Permissions::NoListBucket => vec![
+            get,
+            json!({"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": format!("arn:aws:s3:::{bucket}")}),
+        ],
         Permissions::NoObjectWildcard => vec![
             json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}")}),
             list,

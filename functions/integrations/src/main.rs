@@ -1,60 +1,80 @@
 //! The integrations API (API Gateway HTTP API, payload v2): parse, call `bucketlink`, shape the response.
 
-use apigw::{json, problem, route, tenant};
-use bucketlink::api::Problem;
+use apigw::{header, outcome, problem, respond, route, tenant};
+use bucketlink::api::{parse_body, Problem};
+use bucketlink::arn::RoleArn;
 use bucketlink::aws::Clients;
+use bucketlink::checks::Checker;
 use bucketlink::config::Config;
-use bucketlink::store::{Store, StoreError};
+use bucketlink::ids::TenantId;
+use bucketlink::service::{AttachRequest, CreateRequest, LintRequest, Service};
+use bucketlink::store::Store;
 use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
-
-struct App {
-    store: Store,
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
     let clients = Clients::from_env(&config).await;
-    let app = App { store: Store::new(clients.dynamodb, &config.table) };
-    let app = &app;
-    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(app, request).await) })).await
+    let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
+    let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
+    let service = Service::new(Store::new(clients.dynamodb.clone(), &config.table), checker, principal);
+    let service = &service;
+    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, request).await) })).await
 }
 
-async fn handle(app: &App, request: Request) -> Response<Body> {
+async fn handle(service: &Service, request: Request) -> Response<Body> {
     let Some(tenant) = tenant(&request) else { return problem(&Problem::unauthenticated()) };
     let (method, segments) = route(&request);
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let result = match (method.as_str(), segments.as_slice()) {
-        ("GET", ["integrations"]) => list(app, &tenant, &request).await,
-        ("GET", ["integrations", id]) => match app.store.get(&tenant, id).await {
-            Ok(Some(found)) => Ok(json(200, &found)),
-            Ok(None) => Err(Problem::integration_not_found(id)),
-            Err(err) => Err(internal(&err)),
+    let body = request.body().as_ref();
+    let answer = match (method.as_str(), segments.as_slice()) {
+        ("POST", ["integrations"]) => match parse_body::<CreateRequest>(body) {
+            Ok(create) => outcome(201, service.create(&tenant, create).await),
+            Err(e) => outcome::<()>(400, Err(e)),
         },
-        _ => Err(Problem::route_not_found(&method, request.uri().path())),
+        ("GET", ["integrations"]) => list(service, &tenant, &request).await,
+        ("GET", ["integrations", id]) => outcome(200, service.get(&tenant, id).await),
+        ("PUT", ["integrations", id]) => attach(service, &tenant, id, &request).await,
+        ("DELETE", ["integrations", id]) => outcome(204, service.delete(&tenant, id).await),
+        ("POST", ["integrations", id, "validate"]) => outcome(200, service.validate(&tenant, id).await),
+        ("POST", ["policy", "lint"]) => match parse_body::<LintRequest>(body) {
+            Ok(lint) => outcome(200, service.lint(&tenant, lint).await),
+            Err(e) => outcome::<()>(400, Err(e)),
+        },
+        _ => {
+            let p = Problem::route_not_found(&method, request.uri().path());
+            (p.status, p.body())
+        }
     };
-    result.unwrap_or_else(|p| problem(&p))
+    respond(answer)
 }
 
-async fn list(app: &App, tenant: &str, request: &Request) -> Result<Response<Body>, Problem> {
+async fn list(service: &Service, tenant: &TenantId, request: &Request) -> (u16, String) {
     let params = request.query_string_parameters();
-    let limit = match params.first("limit") {
+    let limit = match params.first("limit").map(|raw| raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n))) {
         None => 50,
-        Some(raw) => raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
-            Problem::new(
-                400,
-                "INVALID_PARAMETER",
-                "Invalid query parameter",
-                format!("limit must be a whole number from 1 to 100, got {raw:?}"),
-            )
-        })?,
+        Some(Some(limit)) => limit,
+        Some(None) => {
+            let p = Problem::new(400, "INVALID_PARAMETER", "Invalid query parameter", "limit must be a whole number from 1 to 100");
+            return (p.status, p.body());
+        }
     };
-    let page = app.store.list(tenant, limit, params.first("cursor")).await.map_err(|e| internal(&e))?;
-    Ok(json(200, &page))
+    outcome(200, service.list(tenant, limit, params.first("cursor")).await)
 }
 
-fn internal(err: &StoreError) -> Problem {
-    tracing::error!(error = %err, "store request failed");
-    Problem::from(err)
+async fn attach(service: &Service, tenant: &TenantId, id: &str, request: &Request) -> (u16, String) {
+    let body = request.body().as_ref();
+    let fingerprint = format!("PUT {id} {}", String::from_utf8_lossy(body));
+    let key = header(request, "idempotency-key");
+    let run = || async {
+        match parse_body::<AttachRequest>(body) {
+            Ok(attach) => outcome(200, service.attach(tenant, id, attach).await),
+            Err(e) => outcome::<()>(400, Err(e)),
+        }
+    };
+    match service.idempotent(tenant, key, &fingerprint, run).await {
+        Ok(answer) => answer,
+        Err(e) => outcome::<()>(400, Err(e)),
+    }
 }

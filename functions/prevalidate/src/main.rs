@@ -33,7 +33,7 @@ async fn objects(store: &Store, event: S3Event) -> Result<Vec<ObjectSeen>, Error
             continue;
         };
         let key = decode_event_key(&raw_key)?;
-        let integrations = store.for_bucket(&bucket).await?.into_iter().map(|i| i.id).collect();
+        let integrations = store.for_bucket(&bucket).await?.into_iter().map(|i| i.id.to_string()).collect();
         seen.push(ObjectSeen { bucket, key, integrations });
     }
     Ok(seen)

@@ -3,6 +3,7 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use bucketlink::aws::Clients;
 use bucketlink::config::Config;
+use bucketlink::integration::Status;
 use bucketlink::store::Store;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde::Serialize;
@@ -26,7 +27,7 @@ async fn main() -> Result<(), Error> {
 
 async fn sweep(store: &Store, event: LambdaEvent<EventBridgeEvent>) -> Result<SweepSummary, Error> {
     let integrations = store.with_buckets().await?;
-    let awaiting_role = integrations.iter().filter(|i| i.status == "awaiting_role").count();
+    let awaiting_role = integrations.iter().filter(|i| i.status == Status::AwaitingRole).count();
     let summary = SweepSummary { integrations: integrations.len(), awaiting_role, due: integrations.len() - awaiting_role };
     tracing::info!(
         schedule = event.payload.resources.as_ref().and_then(|r| r.first()).map(String::as_str).unwrap_or("manual"),

@@ -51,13 +51,16 @@ async fn handle(app: &App, request: Request) -> Response<Body> {
         let detail = format!("expires_in must be 1 to {MAX_EXPIRES_IN} seconds, got {expires_in}");
         return problem(&Problem::new(422, "INVALID_FIELD", "Invalid field: expires_in", detail));
     }
+    if bucketlink::ids::IntegrationId::parse(&id).is_err() {
+        return problem(&Problem::integration_not_found(&id));
+    }
     match app.store.get(&tenant, &id).await {
         Ok(None) => problem(&Problem::integration_not_found(&id)),
         Ok(Some(found)) => problem(&Problem::new(
             409,
             "INTEGRATION_NOT_READY",
             "Integration cannot serve data",
-            format!("Integration {id} is {}; URLs are signed only for a validated integration.", found.status),
+            format!("Integration {id} is {}; URLs are signed only for a validated integration.", found.status.as_str()),
         )),
         Err(err) => {
             tracing::error!(error = %err, "store request failed");

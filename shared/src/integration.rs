@@ -1,0 +1,91 @@
+//! The integration: one customer bucket connected through one role, and what we last proved of it.
+
+use serde::Serialize;
+
+use crate::arn::{KmsKeyArn, RoleArn};
+use crate::bucket::BucketName;
+use crate::checks::CheckResult;
+use crate::external_id::ExternalId;
+use crate::ids::{IntegrationId, KeyPrefix, TenantId};
+use crate::region::Region;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Created; the customer has not attached a role yet.
+    AwaitingRole,
+    Healthy,
+    Failing,
+    /// The role can be assumed without our external ID: nothing is read or signed through it.
+    Insecure,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::AwaitingRole => "awaiting_role",
+            Status::Healthy => "healthy",
+            Status::Failing => "failing",
+            Status::Insecure => "insecure",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Status::AwaitingRole, Status::Healthy, Status::Failing, Status::Insecure].into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether data may be read or signed through the integration.
+    pub fn serves_data(self) -> bool {
+        self == Status::Healthy
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Integration {
+    pub id: IntegrationId,
+    #[serde(skip)]
+    pub tenant: TenantId,
+    pub name: String,
+    pub status: Status,
+    pub external_id: ExternalId,
+    pub bucket: Option<BucketName>,
+    pub prefix: KeyPrefix,
+    pub kms_key_arn: Option<KmsKeyArn>,
+    pub role_arn: Option<RoleArn>,
+    /// The bucket's real region, as S3 reported it.
+    pub region: Option<Region>,
+    pub checks: Vec<CheckResult>,
+    pub last_checked_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Every write is conditional on this: concurrent writers never lose each other's updates.
+    pub version: u64,
+}
+
+/// What a customer configures; everything the checks depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub bucket: BucketName,
+    pub role_arn: RoleArn,
+    pub prefix: KeyPrefix,
+    pub kms_key_arn: Option<KmsKeyArn>,
+}
+
+impl Integration {
+    pub fn connection(&self) -> Option<Connection> {
+        Some(Connection {
+            bucket: self.bucket.clone()?,
+            role_arn: self.role_arn.clone()?,
+            prefix: self.prefix.clone(),
+            kms_key_arn: self.kms_key_arn.clone(),
+        })
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

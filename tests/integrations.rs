@@ -1,0 +1,312 @@
+//! The integrations API end to end: the `integrations` binary under Lambda runtime emulation,
+//! against the emulator, with real misconfigurations in a separate customer account.
+
+use bucketlink_testkit::api::{call, event, Answer};
+use bucketlink_testkit::fixtures::APP_ORIGIN;
+use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Trust};
+use serde_json::{json, Value};
+
+const CUSTOMER: &str = "444444444444";
+const TENANT: &str = "tenant-acme";
+
+struct Api {
+    function: Function,
+    provider: Provider,
+    table: String,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let emu = Emulator::shared();
+        let provider = Provider::create(emu).await;
+        let table = provider.table().await;
+        let function = Function::start("integrations", &provider.function_env(emu, &table)).await;
+        Api { function, provider, table }
+    }
+
+    async fn call_as(&self, tenant: Option<&str>, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let text = body.map(|b| b.to_string());
+        call(&self.function, event(method, path, text.as_deref(), tenant, &[])).await
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        self.call_as(Some(TENANT), method, path, body).await
+    }
+
+    /// Step 1 and the customer's side: an integration, and a customer account set up from its setup.
+    async fn create_with_customer(&self, spec: impl FnOnce(&mut CustomerSpec, &str)) -> (String, Customer) {
+        let created = self.call("POST", "/integrations", Some(json!({"name": "Acme images"}))).await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        let external_id = created.body["external_id"].as_str().unwrap().to_owned();
+        let mut customer_spec = CustomerSpec::new(CUSTOMER, Trust::ExternalId(external_id.clone()));
+        customer_spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
+        spec(&mut customer_spec, &external_id);
+        let customer = Customer::create(Emulator::shared(), &self.provider.role_arn, customer_spec).await;
+        (id, customer)
+    }
+
+    async fn attach(&self, id: &str, customer: &Customer) -> Answer {
+        let body = json!({"name": "Acme images", "bucket": customer.bucket, "role_arn": customer.role_arn});
+        self.call("PUT", &format!("/integrations/{id}"), Some(body)).await
+    }
+}
+
+fn check<'a>(answer: &'a Answer, name: &str) -> &'a Value {
+    answer.body["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("check {name}"))
+}
+
+fn statuses(answer: &Answer) -> Vec<(String, String)> {
+    answer.body["checks"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap().to_owned(), c["status"].as_str().unwrap().to_owned())).collect()
+}
+
+#[tokio::test]
+async fn happy_path_create_setup_attach_checks() {
+    let api = Api::start().await;
+    let created = api.call("POST", "/integrations", Some(json!({"name": "Acme images", "bucket": "acme-happy-data", "prefix": "images/"}))).await;
+    assert_eq!(created.status, 201);
+    assert_eq!(created.content_type, "application/json");
+    let body = &created.body;
+    assert_eq!(body["status"], "awaiting_role");
+    assert_eq!(body["provider_principal"], api.provider.role_arn);
+    assert_eq!(body["provider_account_id"], "111111111111");
+    let external_id = body["external_id"].as_str().unwrap();
+    assert!(external_id.starts_with("bl-") && external_id.len() >= 30);
+    let setup = &body["setup"];
+    assert_eq!(setup["trust_policy"]["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"], external_id);
+    assert_eq!(setup["permission_policy"]["Statement"][0]["Resource"], "arn:aws:s3:::acme-happy-data/images/*");
+    assert!(setup["cli_commands"].as_array().unwrap().len() == 3);
+    assert!(setup["cloudformation"]["parameters"].as_array().unwrap().iter().any(|p| p["ParameterValue"] == external_id));
+
+    let (id, customer) = api.create_with_customer(|_, _| {}).await;
+    let attached = api.attach(&id, &customer).await;
+    assert_eq!(attached.status, 200, "{:#}", attached.body);
+    assert_eq!(attached.body["status"], "healthy", "{:#}", attached.body);
+    for (name, status) in statuses(&attached) {
+        assert_eq!(status, "pass", "{name}: {:#}", check(&attached, &name));
+    }
+    assert_eq!(attached.body["region"], "us-east-1");
+    assert_eq!(attached.body["role_arn"], customer.role_arn);
+
+    let read = api.call("GET", &format!("/integrations/{id}"), None).await;
+    assert_eq!(read.body["status"], "healthy");
+    assert_eq!(read.body["history"].as_array().unwrap().len(), 1);
+    let refreshed = api.call("POST", &format!("/integrations/{id}/validate"), None).await;
+    assert_eq!(refreshed.body["status"], "healthy");
+    assert_eq!(refreshed.body["version"].as_u64(), Some(read.body["version"].as_u64().unwrap() + 1));
+    let listed = api.call("GET", "/integrations?limit=1", None).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let cursor = listed.body["next_cursor"].as_str().expect("a second page");
+    let next = api.call("GET", &format!("/integrations?limit=1&cursor={cursor}"), None).await;
+    assert_eq!(next.body["items"][0]["id"], id);
+
+    let deleted = api.call("DELETE", &format!("/integrations/{id}"), None).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(api.call("GET", &format!("/integrations/{id}"), None).await.status, 404);
+}
+
+#[tokio::test]
+async fn trust_without_external_id_condition_is_insecure() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|spec, _| spec.trust = Trust::NoCondition).await;
+    let answer = api.attach(&id, &customer).await;
+    assert_eq!(answer.body["status"], "insecure");
+    let insecure = check(&answer, "external_id_required");
+    assert_eq!((insecure["status"].as_str(), insecure["code"].as_str()), (Some("fail"), Some("EXTERNAL_ID_INSECURE")));
+    assert!(insecure["message"].as_str().unwrap().starts_with("External ID configured insecurely"));
+    for name in ["bucket_region", "list_objects", "object_read", "cors"] {
+        assert_eq!(check(&answer, name)["status"], "skip", "no data is read through an insecure role");
+    }
+}
+
+#[tokio::test]
+async fn wrong_principal_cannot_assume() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|spec, _| spec.trust = Trust::WrongPrincipal("arn:aws:iam::999999999999:role/other".into())).await;
+    let answer = api.attach(&id, &customer).await;
+    assert_eq!(answer.body["status"], "failing");
+    let role = check(&answer, "role_assumable");
+    assert_eq!(role["code"], "ROLE_CANNOT_BE_ASSUMED");
+    assert!(role["message"].as_str().unwrap().starts_with("Role cannot be assumed"));
+    let fix = role["remediation"].as_str().unwrap();
+    assert!(fix.contains(&api.provider.role_arn) && fix.contains(answer.body["external_id"].as_str().unwrap()), "{fix}");
+}
+
+#[tokio::test]
+async fn object_resource_without_wildcard_cannot_read() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|spec, _| spec.permissions = Permissions::NoObjectWildcard).await;
+    let answer = api.attach(&id, &customer).await;
+    assert_eq!(answer.body["status"], "failing");
+    let read = check(&answer, "object_read");
+    assert_eq!(read["code"], "CANNOT_ACCESS_DATA_ROW");
+    assert!(read["message"].as_str().unwrap().starts_with("Cannot access data row"));
+    assert!(read["remediation"].as_str().unwrap().contains(&format!("arn:aws:s3:::{}/*", customer.bucket)));
+}
+
+#[tokio::test]
+async fn no_list_bucket_is_a_warning_with_the_statement_to_add() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|spec, _| spec.permissions = Permissions::NoListBucket).await;
+    let answer = api.attach(&id, &customer).await;
+    let list = check(&answer, "list_objects");
+    assert_eq!((list["status"].as_str(), list["code"].as_str()), (Some("warn"), Some("LIST_OBJECTS_DENIED")));
+    assert!(list["remediation"].as_str().unwrap().contains("s3:ListBucket"));
+    assert_eq!(answer.body["status"], "healthy", "listing is optional for signing");
+}
+
+#[tokio::test]
+async fn missing_or_foreign_cors_is_incorrect_cors_header() {
+    let api = Api::start().await;
+    for origins in [None, Some(vec!["https://other.example.com".to_owned()])] {
+        let (id, customer) = api.create_with_customer(|spec, _| spec.cors_origins = origins.clone()).await;
+        let answer = api.attach(&id, &customer).await;
+        assert_eq!(answer.body["status"], "failing", "{origins:?}");
+        let cors = check(&answer, "cors");
+        assert_eq!(cors["code"], "INCORRECT_CORS_HEADER");
+        assert!(cors["message"].as_str().unwrap().starts_with("Incorrect CORS header"));
+        let fix = cors["remediation"].as_str().unwrap();
+        let json_start = fix.find('[').unwrap();
+        let config: Value = serde_json::from_str(&fix[json_start..]).expect("the fix carries the exact CORS JSON");
+        assert_eq!(config[0]["AllowedOrigins"], json!([APP_ORIGIN]));
+    }
+}
+
+#[tokio::test]
+async fn bucket_in_another_region_is_found_and_stored() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|spec, _| spec.region = "eu-west-1".to_owned()).await;
+    let answer = api.attach(&id, &customer).await;
+    assert_eq!(answer.body["region"], "eu-west-1");
+    assert_eq!(check(&answer, "bucket_region")["message"], format!("Bucket {} is in eu-west-1.", customer.bucket));
+    assert_eq!(answer.body["status"], "healthy", "{:#}", answer.body);
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_use_the_same_role_and_cannot_see_the_integration() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|_, _| {}).await;
+    assert_eq!(api.attach(&id, &customer).await.body["status"], "healthy");
+
+    // The confused deputy: tenant B points its own integration at A's customer role.
+    let theirs = api.call_as(Some("tenant-mallory"), "POST", "/integrations", Some(json!({"name": "stolen"}))).await;
+    let their_id = theirs.body["id"].as_str().unwrap();
+    let body = json!({"name": "stolen", "bucket": customer.bucket, "role_arn": customer.role_arn});
+    let answer = api.call_as(Some("tenant-mallory"), "PUT", &format!("/integrations/{their_id}"), Some(body)).await;
+    assert_eq!(answer.body["status"], "failing");
+    assert_eq!(check(&answer, "role_assumable")["code"], "ROLE_CANNOT_BE_ASSUMED");
+
+    for (method, path) in [("GET", format!("/integrations/{id}")), ("DELETE", format!("/integrations/{id}")), ("POST", format!("/integrations/{id}/validate"))] {
+        let answer = api.call_as(Some("tenant-mallory"), method, &path, None).await;
+        assert_eq!(answer.status, 404, "{method} {path}");
+        assert_eq!(answer.body["code"], "INTEGRATION_NOT_FOUND");
+    }
+    let missing = api.call_as(Some("tenant-mallory"), "GET", "/integrations/01JD7ZK3Q4W8X9Y0ABCDEFGHJK", None).await;
+    assert_eq!(missing.body["title"], api.call_as(Some("tenant-mallory"), "GET", &format!("/integrations/{id}"), None).await.body["title"]);
+    assert_eq!(api.call("GET", &format!("/integrations/{id}"), None).await.status, 200, "the owner still sees it");
+}
+
+#[tokio::test]
+async fn concurrent_attach_and_validate_lose_nothing() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|_, _| {}).await;
+    assert_eq!(api.attach(&id, &customer).await.status, 200);
+    // A second container of the same function: real concurrency, as Lambda would run it.
+    let second = Function::start("integrations", &api.provider.function_env(Emulator::shared(), &api.table)).await;
+    let path = format!("/integrations/{id}");
+    let mut expected_version = api.call("GET", &path, None).await.body["version"].as_u64().unwrap();
+    for round in 0..3 {
+        let name = format!("renamed {round}");
+        let body = json!({"name": name, "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
+        let put = call(&api.function, event("PUT", &path, Some(&body), Some(TENANT), &[]));
+        let validate = call(&second, event("POST", &format!("{path}/validate"), None, Some(TENANT), &[]));
+        let (put, validate) = tokio::join!(put, validate);
+        assert_eq!((put.status, validate.status), (200, 200), "{:?} {:?}", put.body, validate.body);
+        expected_version += 2;
+        let now = api.call("GET", &path, None).await;
+        assert_eq!(now.body["name"], name, "the user's update survived the concurrent validation");
+        assert_eq!(now.body["version"].as_u64(), Some(expected_version), "both writes landed");
+    }
+    let history = api.call("GET", &path, None).await.body["history"].as_array().unwrap().len();
+    assert_eq!(history, 7, "every check run is in the history");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_problem_never_a_500() {
+    let api = Api::start().await;
+    let created = api.call("POST", "/integrations", Some(json!({"name": "x"}))).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/integrations/{id}");
+    let raw = |method: &'static str, path: String, body: &'static str| {
+        let function = &api.function;
+        async move { call(function, event(method, &path, Some(body), Some(TENANT), &[])).await }
+    };
+    let cases: Vec<(Answer, u16, &str, &str)> = vec![
+        (raw("POST", "/integrations".into(), "{\"name\": ").await, 400, "INVALID_JSON", ""),
+        (raw("POST", "/integrations".into(), "{\"tenant\": \"x\"}").await, 422, "INVALID_FIELD", "unknown field `tenant`"),
+        (raw("POST", "/integrations".into(), "{\"name\": 7}").await, 422, "INVALID_FIELD", "name: invalid type"),
+        (raw("POST", "/integrations".into(), "{\"bucket\": \"Bad_Bucket\"}").await, 422, "INVALID_BUCKET_NAME", "bucket:"),
+        (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"arn:aws:iam::123456789012:user/bob\"}").await, 422, "ROLE_ARN_WRONG_KIND", "IAM user"),
+        (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"not an arn\"}").await, 422, "INVALID_ROLE_ARN", "role_arn:"),
+        (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\"}").await, 422, "INVALID_FIELD", "missing field `role_arn`"),
+        (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"arn:aws:iam::123456789012:role/r\", \"kms_key_arn\": \"alias/x\"}").await, 422, "INVALID_KMS_KEY_ARN", "kms_key_arn:"),
+        (raw("POST", format!("{path}/validate"), "").await, 422, "ROLE_NOT_ATTACHED", ""),
+        (raw("GET", "/integrations?limit=0".into(), "").await, 400, "INVALID_PARAMETER", "limit"),
+        (raw("GET", "/integrations?cursor=..%2F".into(), "").await, 422, "INVALID_CURSOR", ""),
+        (raw("GET", "/integrations/../../etc".into(), "").await, 404, "ROUTE_NOT_FOUND", ""),
+        (raw("PATCH", path.clone(), "{}").await, 404, "ROUTE_NOT_FOUND", ""),
+    ];
+    for (answer, status, code, detail) in cases {
+        assert_eq!((answer.status, answer.body["code"].as_str().unwrap_or_default()), (status, code), "{:#}", answer.body);
+        assert_eq!(answer.content_type, "application/problem+json");
+        assert!(answer.body["detail"].as_str().unwrap().contains(detail), "{:#}", answer.body);
+        for field in ["type", "title", "status", "detail", "code"] {
+            assert!(!answer.body[field].is_null(), "{field} in {:#}", answer.body);
+        }
+    }
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(300_000));
+    let answer = call(&api.function, event("POST", "/integrations", Some(&huge), Some(TENANT), &[])).await;
+    assert_eq!((answer.status, answer.body["code"].as_str()), (413, Some("BODY_TOO_LARGE")));
+    let anonymous = api.call_as(None, "GET", "/integrations", None).await;
+    assert_eq!((anonymous.status, anonymous.body["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+    let after = api.call("GET", &path, None).await;
+    assert_eq!((after.status, after.body["version"].as_u64()), (200, Some(1)), "bad input changed nothing");
+}
+
+#[tokio::test]
+async fn idempotency_key_makes_attach_retries_safe() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|_, _| {}).await;
+    let path = format!("/integrations/{id}");
+    let body = json!({"name": "Acme", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
+    let with_key = |body: String, key: &'static str| event("PUT", &path, Some(&body), Some(TENANT), &[("Idempotency-Key", key)]);
+    let first = call(&api.function, with_key(body.clone(), "attach-1")).await;
+    let retry = call(&api.function, with_key(body.clone(), "attach-1")).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body, retry.body, "the retry gets the first answer");
+    assert_eq!(api.call("GET", &path, None).await.body["version"], first.body["version"], "and runs nothing again");
+    let other = json!({"name": "Other", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
+    let reused = call(&api.function, with_key(other, "attach-1")).await;
+    assert_eq!((reused.status, reused.body["code"].as_str()), (422, Some("IDEMPOTENCY_KEY_REUSED")));
+}
+
+#[tokio::test]
+async fn lint_endpoint_checks_a_pasted_policy_against_the_integration() {
+    let api = Api::start().await;
+    let created = api.call("POST", "/integrations", Some(json!({"name": "x", "bucket": "acme-lint-data"}))).await;
+    let id = created.body["id"].as_str().unwrap();
+    let seed_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": api.provider.role_arn}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": ""}}}]});
+    let answer = api.call("POST", "/policy/lint", Some(json!({"policy": seed_trust.to_string(), "integration_id": id}))).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["kind"], "trust");
+    let finding = &answer.body["findings"][0];
+    assert_eq!(finding["code"], "TRUST_EMPTY_EXTERNAL_ID");
+    assert!(finding["fix"].as_str().unwrap().contains(created.body["external_id"].as_str().unwrap()));
+    let generated = &created.body["setup"]["permission_policy"];
+    let clean = api.call("POST", "/policy/lint", Some(json!({"policy": generated, "kind": "permission", "integration_id": id}))).await;
+    assert_eq!(clean.body["findings"], json!([]), "what we hand out passes our own linter");
+    let foreign = api.call_as(Some("tenant-mallory"), "POST", "/policy/lint", Some(json!({"policy": "{}", "integration_id": id}))).await;
+    assert_eq!(foreign.status, 404);
+}

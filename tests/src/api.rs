@@ -1,0 +1,59 @@
+//! Drives an HTTP function (payload v2) under runtime emulation with API Gateway-shaped events.
+
+use serde_json::{json, Value};
+
+use crate::runtime::Function;
+
+/// An answer: status, content type, and the body as JSON (Null when empty).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+/// The event API Gateway sends for `method path` with an optional JSON body, for `tenant` (taken
+/// from a JWT authorizer's claims) or for nobody.
+pub fn event(method: &str, path: &str, body: Option<&str>, tenant: Option<&str>, headers: &[(&str, &str)]) -> Value {
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut hdrs = json!({"content-type": "application/json", "host": "api.bucketlink.example.com"});
+    for (k, v) in headers {
+        hdrs[k.to_ascii_lowercase()] = json!(v);
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": hdrs,
+        "requestContext": {
+            "accountId": "111111111111", "apiId": "local", "domainName": "api.bucketlink.example.com",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "requestId": "local", "routeKey": "$default", "stage": "$default", "time": "24/Nov/2026:15:00:00 +0000", "timeEpoch": 0
+        },
+        "isBase64Encoded": false
+    });
+    if !query.is_empty() {
+        let params: serde_json::Map<String, Value> =
+            query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_owned(), json!(v))).collect();
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    if let Some(tenant) = tenant {
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": "user-1", "tenant_id": tenant}, "scopes": null}});
+    }
+    if let Some(body) = body {
+        event["body"] = json!(body);
+    }
+    event
+}
+
+pub async fn call(function: &Function, event: Value) -> Answer {
+    let response = function.invoke(event).await.unwrap_or_else(|e| panic!("the function failed the invocation: {e}"));
+    let status = response["statusCode"].as_u64().expect("statusCode") as u16;
+    let content_type = response["headers"]["content-type"].as_str().unwrap_or_default().to_owned();
+    let body = match response["body"].as_str() {
+        Some(text) if !text.is_empty() => serde_json::from_str(text).unwrap_or_else(|_| json!(text)),
+        _ => Value::Null,
+    };
+    Answer { status, content_type, body }
+}
