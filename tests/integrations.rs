@@ -114,6 +114,7 @@ async fn trust_without_external_id_condition_is_insecure() {
     let insecure = check(&answer, "external_id_required");
     assert_eq!((insecure["status"].as_str(), insecure["code"].as_str()), (Some("fail"), Some("EXTERNAL_ID_INSECURE")));
     assert!(insecure["message"].as_str().unwrap().starts_with("External ID configured insecurely"));
+    assert!(insecure["remediation"].as_str().unwrap().contains(answer.body["external_id"].as_str().unwrap()), "the exact fix");
     for name in ["bucket_region", "list_objects", "object_read", "cors"] {
         assert_eq!(check(&answer, name)["status"], "skip", "no data is read through an insecure role");
     }

@@ -143,7 +143,7 @@ impl Checker {
             }
             return Report { status: Status::Failing, checks, region: None };
         };
-        let insecure = self.external_id_required(id, conn).await;
+        let insecure = self.external_id_required(id, external_id, conn).await;
         let is_insecure = insecure.status == CheckStatus::Fail;
         checks.push(insecure);
         if is_insecure {
@@ -212,7 +212,7 @@ impl Checker {
         }
     }
 
-    async fn external_id_required(&self, id: &IntegrationId, conn: &Connection) -> CheckResult {
+    async fn external_id_required(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckResult {
         let timer = Timer::start("external_id_required");
         let wrong = ExternalId::generate();
         let without = self.assume(id, &conn.role_arn, None).await;
@@ -227,7 +227,10 @@ impl Checker {
                 CheckStatus::Fail,
                 "EXTERNAL_ID_INSECURE",
                 format!("External ID configured insecurely: the role can be assumed {how}, so another customer of ours could reach your data."),
-                Some("Add \"Condition\": {\"StringEquals\": {\"sts:ExternalId\": \"<this integration's external ID>\"}} to the trust policy statement that allows bucketlink; no data is read until this is fixed.".to_owned()),
+                Some(format!(
+                    "Add \"Condition\": {{\"StringEquals\": {{\"sts:ExternalId\": \"{external_id}\"}}}} to the trust policy statement that allows {}; no data is read until this is fixed.",
+                    self.provider_principal
+                )),
             );
         }
         timer.done(CheckStatus::Pass, "EXTERNAL_ID_REQUIRED", "The role refuses to be assumed without our external ID.", None)
@@ -266,9 +269,10 @@ impl Checker {
         match listed {
             Ok(out) => {
                 let sample = out.contents().iter().filter_map(|o| o.key()).find(|k| !k.ends_with('/')).map(str::to_owned);
+                let place = if conn.prefix.is_empty() { "in the bucket".to_owned() } else { format!("under {:?}", conn.prefix.as_str()) };
                 let message = match &sample {
-                    Some(_) => format!("Objects under {:?} can be listed.", conn.prefix.as_str()),
-                    None => format!("Listing works, but there are no objects under {:?} yet.", conn.prefix.as_str()),
+                    Some(_) => format!("Objects {place} can be listed."),
+                    None => format!("Listing works, but there are no objects {place} yet."),
                 };
                 (sample, timer.done(CheckStatus::Pass, "LIST_ALLOWED", message, None))
             }

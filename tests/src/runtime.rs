@@ -43,23 +43,27 @@ pub struct Function {
 }
 
 /// Builds (if stale) and locates a function binary of this workspace, in the profile the tests use.
+/// Everything is built in one cargo call with the same target set as `cargo test --workspace`, so
+/// features unify the same way and a test run never rebuilds what the last one built.
 pub fn binary(name: &str) -> PathBuf {
-    static BUILD: OnceLock<Mutex<()>> = OnceLock::new();
-    let _one_build_at_a_time = BUILD.get_or_init(|| Mutex::new(())).lock().unwrap_or_else(|e| e.into_inner());
-    let exe = std::env::current_exe().expect("executable path");
-    // Tests run from target/<profile>/deps, binaries such as the demo from target/<profile>.
-    let mut profile_dir = exe.parent().expect("target/<profile>").to_path_buf();
-    if profile_dir.ends_with("deps") {
-        profile_dir.pop();
-    }
-    let target_dir = profile_dir.parent().expect("target/").to_path_buf();
-    let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(workspace_root()).args(["build", "--quiet", "-p", name, "--bin", name, "--target-dir"]).arg(&target_dir);
-    if profile_dir.file_name().is_some_and(|p| p == "release") {
-        cargo.arg("--release");
-    }
-    let status = cargo.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p {name} failed");
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let profile_dir = BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("executable path");
+        // Tests run from target/<profile>/deps, binaries such as the demo from target/<profile>.
+        let mut profile_dir = exe.parent().expect("target/<profile>").to_path_buf();
+        if profile_dir.ends_with("deps") {
+            profile_dir.pop();
+        }
+        let target_dir = profile_dir.parent().expect("target/").to_path_buf();
+        let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.current_dir(workspace_root()).args(["build", "--quiet", "--workspace", "--bins", "--tests", "--target-dir"]).arg(&target_dir);
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --workspace --bins failed");
+        profile_dir
+    });
     profile_dir.join(name)
 }
 

@@ -1,15 +1,13 @@
 //! The README's first command: the whole flow that exists so far, against the local emulator,
 //! with every function running under Lambda runtime emulation. Prints each step.
 
-use std::time::{Duration, SystemTime};
-
-use aws_sdk_s3::presigning::PresigningConfig;
-use bucketlink_testkit::fixtures::{assume, unique, APP_ORIGIN};
-use bucketlink_testkit::{emulator::workspace_root, CustomerSpec, Emulator, Function, Mode, Provider, Trust};
-use bucketlink_testkit::Customer;
-use serde_json::Value;
+use bucketlink_testkit::api::{call, event, Answer};
+use bucketlink_testkit::fixtures::{unique, APP_ORIGIN};
+use bucketlink_testkit::{emulator::workspace_root, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Trust};
+use serde_json::{json, Value};
 
 const CUSTOMER_ACCOUNT: &str = "222222222222";
+const TENANT: &str = "tenant-acme";
 
 fn step(n: u32, text: &str) {
     println!("\n== {n}. {text}");
@@ -19,7 +17,27 @@ fn show(label: &str, value: &impl std::fmt::Display) {
     println!("   {label}: {value}");
 }
 
-fn event(name: &str) -> Value {
+fn show_json(label: &str, value: &Value) {
+    let pretty = serde_json::to_string_pretty(value).unwrap_or_default().replace('\n', "\n      ");
+    println!("   {label}:\n      {pretty}");
+}
+
+fn show_checks(answer: &Answer) {
+    show("status", &answer.body["status"].as_str().unwrap_or("?"));
+    for check in answer.body["checks"].as_array().into_iter().flatten() {
+        println!("     {:<22} {:<5} {}", check["name"].as_str().unwrap_or(""), check["status"].as_str().unwrap_or(""), check["message"].as_str().unwrap_or(""));
+        if let Some(fix) = check["remediation"].as_str().filter(|_| check["status"] != "pass") {
+            println!("     {:<22} fix:  {fix}", "");
+        }
+    }
+}
+
+async fn api(function: &Function, method: &str, path: &str, body: Option<Value>) -> Answer {
+    let text = body.map(|b| b.to_string());
+    call(function, event(method, path, text.as_deref(), Some(TENANT), &[])).await
+}
+
+fn fixture(name: &str) -> Value {
     let text = std::fs::read_to_string(workspace_root().join("events").join(name)).expect("event fixture");
     serde_json::from_str(&text).expect("event is JSON")
 }
@@ -30,67 +48,72 @@ async fn main() {
     let emu = Emulator::start(Mode::Patched);
     show("endpoint", &emu.endpoint);
 
-    step(2, "Provider account: the role every bucketlink function runs as");
+    step(2, "Provider account: the role every bucketlink function runs as, and the table");
     let provider = Provider::create(&emu).await;
     show("provider principal (what customers trust)", &provider.role_arn);
     let table = provider.table().await;
     show("DynamoDB table", &table);
+    let env = provider.function_env(&emu, &table);
+    let integrations = Function::start("integrations", &env).await;
 
-    step(3, "Customer account: a bucket with objects and CORS, and a role that trusts us with an external ID");
-    let external_id = unique("demo-ext");
-    let mut spec = CustomerSpec::new(CUSTOMER_ACCOUNT, Trust::ExternalId(external_id.clone()));
+    step(3, "The customer starts an integration: POST /integrations (the integrations function)");
+    let bucket = unique("acme-demo");
+    let created = api(&integrations, "POST", "/integrations", Some(json!({"name": "Acme images", "bucket": bucket}))).await;
+    let id = created.body["id"].as_str().expect("an id").to_owned();
+    show("HTTP", &created.status);
+    show("id", &id);
+    show("status", &created.body["status"]);
+    show("external id", &created.body["external_id"]);
+    show_json("trust policy to paste", &created.body["setup"]["trust_policy"]);
+    show_json("permission policy to paste", &created.body["setup"]["permission_policy"]);
+
+    step(4, "In the customer's account (222222222222): the bucket with CORS, and the role made from those two policies");
+    let mut spec = CustomerSpec::new(CUSTOMER_ACCOUNT, Trust::Document(created.body["setup"]["trust_policy"].clone()));
+    spec.bucket = bucket.clone();
+    spec.permissions = Permissions::Document(created.body["setup"]["permission_policy"].clone());
     spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
-    spec.objects.push(("images/cat 1.jpg".to_owned(), b"\xff\xd8\xff\xe0 not really a cat".to_vec()));
+    spec.objects.push(("images/cat 1.jpg".to_owned(), b"\xff\xd8\xff\xe0 a cat".to_vec()));
     let customer = Customer::create(&emu, &provider.role_arn, spec).await;
-    show("customer role", &customer.role_arn);
-    show("bucket", &customer.bucket);
-    show("external id", &external_id);
+    show("role ARN to paste back", &customer.role_arn);
 
-    step(4, "Assume the customer's role, as the provider");
-    let session = assume(&provider.sdk, &customer.role_arn, Some(&external_id)).await.expect("the right external id works");
-    show("with the right external id", &"credentials issued");
-    for (label, id) in [("with a wrong external id", Some("guess")), ("with no external id", None)] {
-        match assume(&provider.sdk, &customer.role_arn, id).await {
-            Err((code, _)) => show(label, &code),
-            Ok(_) => panic!("{label} must be denied"),
-        }
+    step(5, "The customer saves the role: PUT /integrations/{id} runs every check");
+    let attach = json!({"name": "Acme images", "bucket": bucket, "role_arn": customer.role_arn});
+    let attached = api(&integrations, "PUT", &format!("/integrations/{id}"), Some(attach)).await;
+    show("HTTP", &attached.status);
+    show_checks(&attached);
+
+    step(6, "The customer 'simplifies' the trust policy (drops the ExternalId condition) and presses refresh");
+    customer.set_trust(&Trust::NoCondition, &provider.role_arn).await;
+    let refreshed = api(&integrations, "POST", &format!("/integrations/{id}/validate"), None).await;
+    show_checks(&refreshed);
+
+    step(7, "They put the condition back: healthy again");
+    customer.set_trust(&Trust::Document(created.body["setup"]["trust_policy"].clone()), &provider.role_arn).await;
+    show_checks(&api(&integrations, "POST", &format!("/integrations/{id}/validate"), None).await);
+
+    step(8, "Lint a policy before saving it: the trust policy printed in the seed docs (empty external ID)");
+    let seed = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::340636424752:role/lb-aws-delegated-access-role"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": ""}}}]});
+    let linted = api(&integrations, "POST", "/policy/lint", Some(json!({"policy": seed, "integration_id": id}))).await;
+    for finding in linted.body["findings"].as_array().into_iter().flatten() {
+        println!("     {} ({}): {}\n       fix: {}", finding["code"].as_str().unwrap_or(""), finding["severity"].as_str().unwrap_or(""),
+            finding["message"].as_str().unwrap_or(""), finding["fix"].as_str().unwrap_or(""));
     }
 
-    step(5, "Sign a GET URL with the customer's session and fetch it like the browser will");
-    let s3 = emu.s3(&emu.sdk_config(session, &customer.region).await);
-    let presigning = PresigningConfig::builder().start_time(SystemTime::now()).expires_in(Duration::from_secs(300)).build().expect("ttl");
-    let url = s3.get_object().bucket(&customer.bucket).key("hello.txt").presigned(presigning).await.expect("presign");
-    let response = reqwest::get(url.uri()).await.expect("fetch");
-    show("GET status", &response.status());
-    show("body", &response.text().await.unwrap_or_default());
-    let preflight = reqwest::Client::new()
-        .request(reqwest::Method::OPTIONS, format!("{}/{}/hello.txt", emu.endpoint, customer.bucket))
-        .header("Origin", APP_ORIGIN)
-        .header("Access-Control-Request-Method", "GET")
-        .send()
-        .await
-        .expect("preflight");
-    let allowed = preflight.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).unwrap_or("none").to_owned();
-    show("CORS preflight from the app", &format!("{} allow-origin={allowed}", preflight.status()));
-
-    step(6, "Run each function under Lambda runtime emulation with its event from events/");
-    let env = provider.function_env(&emu, &table);
-    for (function, fixture) in [
-        ("integrations", "integrations-list.json"),
+    step(9, "The other functions under Lambda runtime emulation, each with its event from events/");
+    for (function, fixture_name) in [
         ("sign-url", "sign-url.json"),
         ("revalidate", "revalidate-schedule.json"),
         ("prevalidate", "prevalidate-s3-put.json"),
     ] {
         let running = Function::start(function, &env).await;
-        let answer = match running.invoke(event(fixture)).await {
-            Ok(v) => v,
-            Err(e) => e,
-        };
+        let answer = running.invoke(fixture(fixture_name)).await.unwrap_or_else(|e| e);
         let shown = match answer.get("body").and_then(Value::as_str) {
             Some(body) => format!("{} {body}", answer["statusCode"]),
             None => answer.to_string(),
         };
-        show(&format!("{function} <- events/{fixture}"), &shown);
+        show(&format!("{function} <- events/{fixture_name}"), &shown);
     }
     println!("\nDone. Everything ran against {} and stops with this program.", emu.endpoint);
 }
