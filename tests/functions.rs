@@ -119,16 +119,3 @@ async fn prevalidate_decodes_keys_and_finds_the_buckets_integrations() {
     let error = function.invoke(broken).await.expect_err("an invocation error");
     assert!(error.to_string().contains("bad%zzkey"), "{error}");
 }
-
-#[tokio::test]
-async fn a_bad_environment_fails_the_cold_start_with_one_line_naming_the_variable() {
-    let (_, _, env) = environment().await;
-    for name in ["integrations", "sign-url", "revalidate", "prevalidate"] {
-        let without: Vec<_> = env.iter().filter(|(k, _)| *k != "BUCKETLINK_TABLE").cloned().collect();
-        let (status, stderr) = Function::run_to_exit(name, &without).await;
-        assert!(!status.success(), "{name} must not start");
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{name}: {stderr}");
-        assert!(lines[0].contains("BUCKETLINK_TABLE"), "{name}: {stderr}");
-    }
-}

@@ -42,9 +42,9 @@ pub struct Function {
     logs: Arc<Mutex<String>>,
 }
 
-/// Builds (if stale) and locates a function binary of this workspace, in the profile the tests use.
-/// Everything is built in one cargo call with the same target set as `cargo test --workspace`, so
-/// features unify the same way and a test run never rebuilds what the last one built.
+/// Locates a function binary of this workspace in the profile the tests use, building it first
+/// if needed: `cargo test --workspace` has built it already (each function has tests of its own),
+/// so this cargo call is a no-op there; alone, a test binary or the demo still gets fresh binaries.
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let profile_dir = BUILT.get_or_init(|| {
@@ -57,6 +57,13 @@ pub fn binary(name: &str) -> PathBuf {
         let target_dir = profile_dir.parent().expect("target/").to_path_buf();
         let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo.current_dir(workspace_root()).args(["build", "--quiet", "--workspace", "--bins", "--tests", "--target-dir"]).arg(&target_dir);
+        // Cargo sets CARGO_* variables for the test it runs; inherited, they make the nested
+        // build's fingerprints differ and rebuild everything.
+        for (key, _) in std::env::vars_os() {
+            if key.to_str().is_some_and(|k| (k.starts_with("CARGO_") && k != "CARGO_HOME") || k == "OUT_DIR") {
+                cargo.env_remove(key);
+            }
+        }
         if profile_dir.file_name().is_some_and(|p| p == "release") {
             cargo.arg("--release");
         }
@@ -103,18 +110,6 @@ impl Function {
         Function { queue, _child: child, server, logs }
     }
 
-    /// Runs `name` with `env` until it exits by itself: for cold starts that must fail.
-    pub async fn run_to_exit(name: &str, env: &[(&str, String)]) -> (std::process::ExitStatus, String) {
-        let out = Command::new(binary(name))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
-            .output()
-            .await
-            .expect("run the function");
-        (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-
     /// Everything the function has logged so far (its stdout, as CloudWatch would get it).
     pub fn logs(&self) -> String {
         self.logs.lock().expect("lock").clone()
@@ -134,6 +129,21 @@ impl Function {
             .expect("the runtime host stayed up")
     }
 
+}
+
+/// A function binary started without `BUCKETLINK_TABLE` must refuse to start, with one line naming it.
+pub fn assert_cold_start_names_missing_variable(binary: &str) {
+    let out = std::process::Command::new(binary)
+        .env_clear()
+        .env("BUCKETLINK_PROVIDER_ROLE_ARN", "arn:aws:iam::111111111111:role/bucketlink-provider")
+        .env("BUCKETLINK_APP_ORIGINS", "https://app.example.com")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .output()
+        .expect("run the function");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{binary} must not start");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("BUCKETLINK_TABLE"), "{stderr}");
 }
 
 impl Drop for Function {
