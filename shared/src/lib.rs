@@ -17,4 +17,5 @@ pub mod policy;
 pub mod region;
 pub mod s3url;
 pub mod service;
+pub mod sign;
 pub mod store;
