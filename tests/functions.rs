@@ -85,8 +85,9 @@ async fn sign_url_refuses_unknown_and_unvalidated_integrations() {
     let mut malformed = event;
     malformed["body"] = json!("{\"urls\": \"not a list\"}");
     let response = function.invoke(malformed).await.expect("a response");
-    assert_eq!(response["statusCode"], 400);
-    assert_eq!(body(&response)["code"], "INVALID_BODY");
+    assert_eq!(response["statusCode"], 422);
+    assert_eq!(body(&response)["code"], "INVALID_FIELD");
+    assert!(body(&response)["detail"].as_str().unwrap().starts_with("urls:"));
 }
 
 #[tokio::test]

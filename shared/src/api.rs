@@ -66,6 +66,10 @@ pub enum Error {
     BodyTooLarge,
     #[error("concurrent update")]
     Conflict,
+    #[error("integration {id} is {status}")]
+    NotReady { id: String, status: &'static str },
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
     #[error("Idempotency-Key reused for a different request")]
     IdempotencyMismatch,
     #[error(transparent)]
@@ -112,6 +116,13 @@ impl From<&Error> for Problem {
             Error::MalformedJson(detail) => Problem::new(400, "INVALID_JSON", "Malformed JSON body", format!("The body is not valid JSON: {detail}.")),
             Error::BodyTooLarge => Problem::new(413, "BODY_TOO_LARGE", "Body too large", format!("Request bodies are limited to {MAX_BODY_BYTES} bytes.")),
             Error::Conflict => Problem::from(&StoreError::Conflict),
+            Error::NotReady { id, status } => Problem::new(
+                409,
+                "INTEGRATION_NOT_READY",
+                "Integration cannot serve data",
+                format!("Integration {id} is {status}; URLs are signed only while its checks let data be read. Fix what they report, then validate it."),
+            ),
+            Error::Upstream { code, message } => Problem::new(502, code, "AWS refused", message.clone()),
             Error::IdempotencyMismatch => Problem::new(
                 422,
                 "IDEMPOTENCY_KEY_REUSED",

@@ -18,4 +18,6 @@ pub mod region;
 pub mod s3url;
 pub mod service;
 pub mod sign;
+pub mod signing;
 pub mod store;
+pub mod sts;

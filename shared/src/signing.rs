@@ -1,0 +1,107 @@
+//! The `sign-url` use case: a batch of object URLs in, signed GET URLs out, in request order.
+//! A row that does not name the integration's bucket and prefix is refused with a code, never
+//! signed; only an integration whose last checks let data be read is served.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Error;
+use crate::ids::{IntegrationId, TenantId};
+use crate::integration::now_rfc3339;
+use crate::region::Region;
+use crate::s3url::{self, Addressing};
+use crate::sign::{Endpoint, Target};
+use crate::store::Store;
+use crate::sts::CredentialCache;
+
+pub const MAX_URLS: usize = 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    pub urls: Vec<String>,
+    pub expires_in: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RowError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Row {
+    Signed { url: String, signed_url: String, expires_at: String },
+    Refused { url: String, error: RowError },
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignResponse {
+    pub results: Vec<Row>,
+}
+
+#[derive(Debug)]
+pub struct SignService {
+    store: Store,
+    credentials: CredentialCache,
+    endpoint: Endpoint,
+    force_path_style: bool,
+    default_ttl: Duration,
+    max_ttl: Duration,
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    let secs = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(now_rfc3339)
+}
+
+impl SignService {
+    pub fn new(store: Store, credentials: CredentialCache, endpoint: Endpoint, force_path_style: bool, default_ttl: Duration, max_ttl: Duration) -> Self {
+        SignService { store, credentials, endpoint, force_path_style, default_ttl, max_ttl }
+    }
+
+    pub async fn sign(&self, tenant: &TenantId, id: &str, request: SignRequest) -> Result<SignResponse, Error> {
+        let invalid = |field: &str, message: String| Error::Invalid { field: field.to_owned(), code: "INVALID_FIELD", message };
+        if request.urls.is_empty() || request.urls.len() > MAX_URLS {
+            return Err(invalid("urls", format!("urls must hold 1 to {MAX_URLS} URLs, got {}", request.urls.len())));
+        }
+        let requested = match request.expires_in {
+            None => self.default_ttl,
+            Some(s) if (1..=self.max_ttl.as_secs()).contains(&s) => Duration::from_secs(s),
+            Some(s) => return Err(invalid("expires_in", format!("expires_in must be 1 to {} seconds, got {s}", self.max_ttl.as_secs()))),
+        };
+        let integration_id = IntegrationId::parse(id).map_err(|_| Error::NotFound(id.to_owned()))?;
+        let integration = self.store.get(tenant, integration_id.as_str()).await?.ok_or_else(|| Error::NotFound(id.to_owned()))?;
+        let (Some(bucket), Some(role), true) = (&integration.bucket, &integration.role_arn, integration.status.serves_data()) else {
+            return Err(Error::NotReady { id: id.to_owned(), status: integration.status.as_str() });
+        };
+        let session = self
+            .credentials
+            .session(&integration.id, role, &integration.external_id, requested)
+            .await
+            .map_err(|e| Error::Upstream { code: "ROLE_CANNOT_BE_ASSUMED", message: e.to_string() })?;
+        let now = SystemTime::now();
+        let lifetime = session.url_lifetime(requested, now);
+        let expires_at = rfc3339(now + lifetime);
+        let region = integration.region.clone().unwrap_or_else(Region::us_east_1);
+        let path_style = Addressing::for_bucket(bucket, self.force_path_style) == Addressing::Path;
+        let results = request
+            .urls
+            .into_iter()
+            .map(|url| match s3url::parse_for(&url, bucket, &integration.prefix) {
+                Ok(object) => {
+                    let target = Target { region: region.as_str(), bucket: bucket.as_str(), key: &object.key, path_style };
+                    let signed_url = session.signer.presign_get(&self.endpoint, &target, now, lifetime);
+                    Row::Signed { url, signed_url, expires_at: expires_at.clone() }
+                }
+                Err(e) => Row::Refused { url, error: RowError { code: e.code(), message: e.to_string() } },
+            })
+            .collect();
+        Ok(SignResponse { results })
+    }
+}

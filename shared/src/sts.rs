@@ -1,0 +1,178 @@
+//! Assumed-role credentials for signing, cached per integration in the warm container.
+//!
+//! Rules: concurrent requests for one integration make one AssumeRole (single flight: they wait
+//! on the integration's slot); credentials are refreshed when they would not outlive the URL about
+//! to be signed plus a safety margin, so no URL outlives its credentials.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_sts::error::ProvideErrorMetadata;
+
+use crate::arn::RoleArn;
+use crate::external_id::ExternalId;
+use crate::ids::IntegrationId;
+use crate::sign::Signer;
+
+/// Credentials are never used closer to their expiry than this.
+pub const SAFETY_MARGIN: Duration = Duration::from_secs(60);
+const SESSION_SECONDS: i32 = 3600;
+
+#[derive(Debug)]
+pub struct Session {
+    pub signer: Signer,
+    pub expires_at: SystemTime,
+}
+
+impl Session {
+    /// How long a URL signed now may live: what was asked, but never past the credentials.
+    pub fn url_lifetime(&self, requested: Duration, now: SystemTime) -> Duration {
+        let usable = self.expires_at.duration_since(now).unwrap_or_default().saturating_sub(SAFETY_MARGIN);
+        requested.min(usable)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Role cannot be assumed: STS answered {code}: {message}")]
+pub struct AssumeError {
+    pub code: String,
+    pub message: String,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Session>>>>;
+
+#[derive(Debug)]
+pub struct CredentialCache {
+    sts: aws_sdk_sts::Client,
+    slots: Mutex<HashMap<IntegrationId, Slot>>,
+}
+
+impl CredentialCache {
+    pub fn new(sts: aws_sdk_sts::Client) -> Self {
+        CredentialCache { sts, slots: Mutex::new(HashMap::new()) }
+    }
+
+    /// A session whose credentials outlive `needed` from now (plus the margin), assuming the role
+    /// only when the cached one would not.
+    pub async fn session(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId, needed: Duration) -> Result<Arc<Session>, AssumeError> {
+        let slot = self.slots.lock().unwrap_or_else(|e| e.into_inner()).entry(id.clone()).or_default().clone();
+        let mut cached = slot.lock().await;
+        let deadline = SystemTime::now() + needed + SAFETY_MARGIN;
+        if let Some(session) = cached.as_ref().filter(|s| s.expires_at >= deadline) {
+            return Ok(session.clone());
+        }
+        let session = Arc::new(self.assume(id, role, external_id).await?);
+        *cached = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Forgets an integration's credentials (its role or external ID changed, or it was deleted).
+    pub fn forget(&self, id: &IntegrationId) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId) -> Result<Session, AssumeError> {
+        // Throttling is retried with backoff by the SDK's standard retry strategy.
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(role.as_str())
+            .role_session_name(format!("bucketlink-{id}"))
+            .external_id(external_id.as_str())
+            .duration_seconds(SESSION_SECONDS)
+            .send()
+            .await
+            .map_err(|e| {
+                let region_disabled = e.as_service_error().is_some_and(|se| se.is_region_disabled_exception());
+                AssumeError {
+                    code: if region_disabled { "RegionDisabledException" } else { e.code().unwrap_or("Unavailable") }.to_owned(),
+                    message: e.message().unwrap_or("STS could not be reached").to_owned(),
+                }
+            })?;
+        let credentials = out.credentials.ok_or_else(|| AssumeError { code: "Unavailable".into(), message: "no credentials returned".into() })?;
+        let expires_at = SystemTime::try_from(credentials.expiration).unwrap_or_else(|_| SystemTime::now());
+        Ok(Session {
+            signer: Signer::new(&credentials.access_key_id, &credentials.secret_access_key, Some(&credentials.session_token)),
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! STS answers scripted with aws-smithy-mocks: the emulator cannot make credentials that
+    //! expire in two minutes, nor count AssumeRole calls.
+    use super::*;
+    use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+    use aws_sdk_sts::types::Credentials as StsCredentials;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn output(lifetime: Duration) -> AssumeRoleOutput {
+        let expiration = aws_sdk_sts::primitives::DateTime::from(SystemTime::now() + lifetime);
+        AssumeRoleOutput::builder()
+            .credentials(StsCredentials::builder().access_key_id("ASIA1").secret_access_key("s").session_token("t").expiration(expiration).build().unwrap())
+            .build()
+    }
+
+    fn ids() -> (IntegrationId, RoleArn, ExternalId) {
+        (IntegrationId::generate(), RoleArn::parse("arn:aws:iam::222222222222:role/r").unwrap(), ExternalId::generate())
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_make_one_assume_role() {
+        let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| output(Duration::from_secs(3600)));
+        let cache = Arc::new(CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule])));
+        let (id, role, ext) = ids();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let (cache, id, role, ext) = (cache.clone(), id.clone(), role.clone(), ext.clone());
+                tokio::spawn(async move { cache.session(&id, &role, &ext, Duration::from_secs(900)).await.unwrap().expires_at })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(rule.num_calls(), 1);
+        for _ in 0..10_000 {
+            cache.session(&id, &role, &ext, Duration::from_secs(900)).await.unwrap();
+        }
+        assert_eq!(rule.num_calls(), 1, "10,000 more sign requests reuse the same credentials");
+    }
+
+    #[tokio::test]
+    async fn credentials_near_expiry_are_refreshed_before_signing() {
+        let rule = mock!(aws_sdk_sts::Client::assume_role)
+            .sequence()
+            .output(|| output(Duration::from_secs(600)))
+            .output(|| output(Duration::from_secs(3600)))
+            .build();
+        let cache = CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::Sequential, [&rule]));
+        let (id, role, ext) = ids();
+        let short = cache.session(&id, &role, &ext, Duration::from_secs(300)).await.unwrap();
+        assert_eq!(rule.num_calls(), 1);
+        // 600 s left is not enough for a 900 s URL plus the margin: a new AssumeRole.
+        let long = cache.session(&id, &role, &ext, Duration::from_secs(900)).await.unwrap();
+        assert_eq!(rule.num_calls(), 2);
+        assert!(long.expires_at > short.expires_at);
+        let now = SystemTime::now();
+        for (session, requested) in [(&short, 3600), (&long, 900), (&long, 3600)] {
+            let lifetime = session.url_lifetime(Duration::from_secs(requested), now);
+            assert!(now + lifetime + SAFETY_MARGIN <= session.expires_at, "no URL outlives its credentials");
+        }
+    }
+
+    #[tokio::test]
+    async fn sts_failures_are_reported_with_their_code() {
+        let rule = mock!(aws_sdk_sts::Client::assume_role).then_error(|| {
+            aws_sdk_sts::operation::assume_role::AssumeRoleError::RegionDisabledException(
+                aws_sdk_sts::types::error::RegionDisabledException::builder().message("STS is not activated in this region").build(),
+            )
+        });
+        let cache = CredentialCache::new(mock_client!(aws_sdk_sts, [&rule]));
+        let (id, role, ext) = ids();
+        let err = cache.session(&id, &role, &ext, Duration::from_secs(60)).await.unwrap_err();
+        assert_eq!(err.code, "RegionDisabledException");
+        assert!(err.to_string().starts_with("Role cannot be assumed"));
+    }
+}
