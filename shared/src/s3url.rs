@@ -161,12 +161,23 @@ pub fn percent_decode(s: &str) -> Result<String, UrlError> {
 
 /// S3's URI encoding of a key in a path: every byte but `A-Za-z0-9-_.~` and `/` as `%XX`.
 pub fn encode_key_into(key: &str, out: &mut String) {
-    for &b in key.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
+    const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = key.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/')) {
+            // Runs of safe (ASCII) bytes are copied at once; only escapes go byte by byte.
+            if start < i {
+                out.push_str(&key[start..i]);
+            }
+            out.push('%');
+            out.push(UPPER_HEX[(b >> 4) as usize] as char);
+            out.push(UPPER_HEX[(b & 15) as usize] as char);
+            start = i + 1;
         }
+    }
+    if start < bytes.len() {
+        out.push_str(&key[start..]);
     }
 }
 

@@ -6,7 +6,8 @@
 //! is written (never built as a string), and the only allocation per URL is the output. No I/O.
 
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::{digest, hmac};
@@ -15,6 +16,10 @@ use crate::s3url::encode_key_into;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+}
 
 /// Where S3 is: AWS's regional endpoints, or one fixed endpoint (`AWS_ENDPOINT_URL`: the emulator).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +44,7 @@ pub struct Signer {
     secret_access_key: String,
     /// `X-Amz-Security-Token=<token>`, percent-encoded once.
     token_param: String,
-    key: Mutex<Option<(String, String, hmac::Key)>>,
+    key: Mutex<Option<(String, String, Arc<hmac::Key>)>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -126,7 +131,7 @@ impl Signer {
         }
     }
 
-    fn signing_key(&self, date: &str, region: &str) -> hmac::Key {
+    fn signing_key(&self, date: &str, region: &str) -> Arc<hmac::Key> {
         let mut cached = self.key.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((d, r, key)) = cached.as_ref() {
             if d == date && r == region {
@@ -138,7 +143,7 @@ impl Signer {
         let k_region = step(k_date.as_ref(), region);
         let k_service = step(k_region.as_ref(), "s3");
         let k_signing = step(k_service.as_ref(), "aws4_request");
-        let key = hmac::Key::new(hmac::HMAC_SHA256, k_signing.as_ref());
+        let key = Arc::new(hmac::Key::new(hmac::HMAC_SHA256, k_signing.as_ref()));
         *cached = Some((date.to_owned(), region.to_owned(), key.clone()));
         key
     }
@@ -152,20 +157,26 @@ impl Signer {
 
         // scheme://host, then the canonical path; remember where each part starts.
         let path_style = target.path_style;
+        let suffix = if target.region.starts_with("cn-") { ".amazonaws.com.cn" } else { ".amazonaws.com" };
         match endpoint {
-            Endpoint::Custom { scheme, authority } if path_style => {
-                let _ = write!(url, "{scheme}://{authority}");
-            }
             Endpoint::Custom { scheme, authority } => {
-                let _ = write!(url, "{scheme}://{}.{authority}", target.bucket);
+                url.push_str(scheme);
+                url.push_str("://");
+                if !path_style {
+                    url.push_str(target.bucket);
+                    url.push('.');
+                }
+                url.push_str(authority);
             }
             Endpoint::Aws => {
-                let suffix = if target.region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
-                if path_style {
-                    let _ = write!(url, "https://s3.{}.{suffix}", target.region);
-                } else {
-                    let _ = write!(url, "https://{}.s3.{}.{suffix}", target.bucket, target.region);
+                url.push_str("https://");
+                if !path_style {
+                    url.push_str(target.bucket);
+                    url.push('.');
                 }
+                url.push_str("s3.");
+                url.push_str(target.region);
+                url.push_str(suffix);
             }
         }
         let host_start = url.find("://").map_or(0, |i| i + 3);
@@ -181,43 +192,50 @@ impl Signer {
         // The query in canonical (sorted) order, minus the token, which sorts between Expires and SignedHeaders.
         url.push('?');
         let query_start = url.len();
-        let _ = write!(
-            url,
-            "X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential={}%2F{date}%2F{}%2Fs3%2Faws4_request&X-Amz-Date={amz_date}&X-Amz-Expires={}",
-            self.access_key_id,
-            target.region,
-            expires.as_secs()
-        );
+        url.push_str("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=");
+        url.push_str(&self.access_key_id);
+        url.push_str("%2F");
+        url.push_str(date);
+        url.push_str("%2F");
+        url.push_str(target.region);
+        url.push_str("%2Fs3%2Faws4_request&X-Amz-Date=");
+        url.push_str(amz_date);
+        url.push_str("&X-Amz-Expires=");
+        let _ = write!(url, "{}", expires.as_secs());
         let before_token = url.len();
 
-        let mut creq = digest::Context::new(&digest::SHA256);
-        creq.update(b"GET\n");
-        creq.update(url[path_start..path_end].as_bytes());
-        creq.update(b"\n");
-        creq.update(url[query_start..before_token].as_bytes());
-        if !self.token_param.is_empty() {
-            creq.update(b"&");
-            creq.update(self.token_param.as_bytes());
-        }
-        creq.update(b"&X-Amz-SignedHeaders=host\nhost:");
-        creq.update(url[host_start..path_start].as_bytes());
-        creq.update(b"\n\nhost\nUNSIGNED-PAYLOAD");
+        // Each hash update crosses into aws-lc: assemble the canonical request and the string to
+        // sign in a per-thread scratch buffer and hash each in one call.
         let mut creq_hex = [0u8; 64];
-        hex_into(creq.finish().as_ref(), &mut creq_hex);
-
-        let key = self.signing_key(date, target.region);
-        let mut sts = hmac::Context::with_key(&key);
-        sts.update(ALGORITHM.as_bytes());
-        sts.update(b"\n");
-        sts.update(amz_date.as_bytes());
-        sts.update(b"\n");
-        sts.update(date.as_bytes());
-        sts.update(b"/");
-        sts.update(target.region.as_bytes());
-        sts.update(b"/s3/aws4_request\n");
-        sts.update(&creq_hex);
         let mut signature = [0u8; 64];
-        hex_into(sts.sign().as_ref(), &mut signature);
+        let key = self.signing_key(date, target.region);
+        SCRATCH.with_borrow_mut(|buf| {
+            buf.clear();
+            buf.extend_from_slice(b"GET\n");
+            buf.extend_from_slice(url[path_start..path_end].as_bytes());
+            buf.push(b'\n');
+            buf.extend_from_slice(url[query_start..before_token].as_bytes());
+            if !self.token_param.is_empty() {
+                buf.push(b'&');
+                buf.extend_from_slice(self.token_param.as_bytes());
+            }
+            buf.extend_from_slice(b"&X-Amz-SignedHeaders=host\nhost:");
+            buf.extend_from_slice(url[host_start..path_start].as_bytes());
+            buf.extend_from_slice(b"\n\nhost\nUNSIGNED-PAYLOAD");
+            hex_into(digest::digest(&digest::SHA256, buf).as_ref(), &mut creq_hex);
+
+            buf.clear();
+            buf.extend_from_slice(ALGORITHM.as_bytes());
+            buf.push(b'\n');
+            buf.extend_from_slice(amz_date.as_bytes());
+            buf.push(b'\n');
+            buf.extend_from_slice(date.as_bytes());
+            buf.push(b'/');
+            buf.extend_from_slice(target.region.as_bytes());
+            buf.extend_from_slice(b"/s3/aws4_request\n");
+            buf.extend_from_slice(&creq_hex);
+            hex_into(hmac::sign(&key, buf).as_ref(), &mut signature);
+        });
 
         url.push_str("&X-Amz-SignedHeaders=host&X-Amz-Signature=");
         url.push_str(std::str::from_utf8(&signature).expect("hex"));
