@@ -97,4 +97,24 @@ fn main() {
         None => println!("| botocore generate_presigned_url | (not measured: run infra/local/setup.sh) | |"),
     }
     println!("targets: ours ≤ 1500 ns; ≥ 15× aws-sdk-s3; ≥ 250× botocore");
+    println!("AssumeRole calls for 10,000 sign requests over one integration: {}", assume_role_calls(&runtime));
+}
+
+/// The credential cache in front of a scripted STS (aws-smithy-mocks: we count its calls).
+fn assume_role_calls(runtime: &tokio::runtime::Runtime) -> usize {
+    use aws_smithy_mocks::{mock, mock_client};
+    use bucketlink::{arn::RoleArn, external_id::ExternalId, ids::IntegrationId, sts::CredentialCache};
+    let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| {
+        let expiration = aws_sdk_sts::primitives::DateTime::from(SystemTime::now() + Duration::from_secs(3600));
+        let credentials = aws_sdk_sts::types::Credentials::builder().access_key_id("ASIA1").secret_access_key("s").session_token("t").expiration(expiration).build().unwrap();
+        aws_sdk_sts::operation::assume_role::AssumeRoleOutput::builder().credentials(credentials).build()
+    });
+    let cache = CredentialCache::new(mock_client!(aws_sdk_sts, [&rule]));
+    let (id, role, external_id) = (IntegrationId::generate(), RoleArn::parse("arn:aws:iam::222222222222:role/r").unwrap(), ExternalId::generate());
+    runtime.block_on(async {
+        for _ in 0..10_000 {
+            cache.session(&id, &role, &external_id, Duration::from_secs(900)).await.unwrap();
+        }
+    });
+    rule.num_calls()
 }
