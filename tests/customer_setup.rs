@@ -17,11 +17,14 @@ use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Provider, Trust};
 const CUSTOMER: &str = "333333333333";
 
 #[test]
-fn customer_template_passes_cfn_lint() {
+fn templates_pass_cfn_lint() {
     let root = workspace_root();
     assert!(Command::new("bash").arg(root.join("infra/local/setup.sh")).status().unwrap().success());
-    let out = Command::new(root.join(".venv/bin/cfn-lint")).arg(root.join("infra/customer/bucketlink-access.yaml")).output().unwrap();
-    assert!(out.status.success(), "cfn-lint:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    for template in ["infra/customer/bucketlink-access.yaml", "template.yaml"] {
+        let out = Command::new(root.join(".venv/bin/cfn-lint")).arg(root.join(template)).output().unwrap();
+        let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "cfn-lint {template}:\n{report}");
+    }
 }
 
 struct Integration {
