@@ -227,29 +227,9 @@ impl KmsKeyArn {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for KmsKeyArn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for KmsKeyArn {
-    type Error = KmsKeyArnError;
-    fn try_from(s: String) -> Result<Self, KmsKeyArnError> {
-        KmsKeyArn::parse(&s)
-    }
-}
-
-impl From<KmsKeyArn> for String {
-    fn from(k: KmsKeyArn) -> String {
-        k.0
-    }
-}
+string_newtype!(KmsKeyArn, KmsKeyArnError);
 
 #[cfg(test)]
 mod tests {

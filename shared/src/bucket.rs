@@ -1,7 +1,5 @@
 //! S3 general-purpose bucket names, with every naming rule S3 enforces.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,34 +64,13 @@ impl BucketName {
         Ok(BucketName(name.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// Dotted names break virtual-hosted HTTPS; such buckets are addressed path-style.
     pub fn has_dots(&self) -> bool {
         self.0.contains('.')
     }
 }
 
-impl fmt::Display for BucketName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for BucketName {
-    type Error = BucketError;
-    fn try_from(s: String) -> Result<Self, BucketError> {
-        BucketName::parse(&s)
-    }
-}
-
-impl From<BucketName> for String {
-    fn from(b: BucketName) -> String {
-        b.0
-    }
-}
+string_newtype!(BucketName, BucketError);
 
 #[cfg(test)]
 pub(crate) mod tests {

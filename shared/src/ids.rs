@@ -1,7 +1,5 @@
 //! Tenant ids, integration ids and key prefixes: newtypes that can only hold valid values.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,37 +12,11 @@ pub enum IdError {
     Prefix(String),
 }
 
-macro_rules! string_newtype {
-    ($name:ident) => {
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl TryFrom<String> for $name {
-            type Error = IdError;
-            fn try_from(s: String) -> Result<Self, IdError> {
-                $name::parse(&s)
-            }
-        }
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-    };
-}
-
 /// Who owns an integration; taken from the authorizer only.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TenantId(String);
-string_newtype!(TenantId);
+string_newtype!(TenantId, IdError);
 
 impl TenantId {
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -61,7 +33,7 @@ impl TenantId {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct IntegrationId(String);
-string_newtype!(IntegrationId);
+string_newtype!(IntegrationId, IdError);
 
 impl IntegrationId {
     pub fn generate() -> Self {
@@ -80,7 +52,7 @@ impl IntegrationId {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct KeyPrefix(String);
-string_newtype!(KeyPrefix);
+string_newtype!(KeyPrefix, IdError);
 
 impl KeyPrefix {
     pub fn parse(s: &str) -> Result<Self, IdError> {

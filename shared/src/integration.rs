@@ -72,6 +72,28 @@ pub struct Connection {
 }
 
 impl Integration {
+    /// A new integration awaiting its role, with a fresh id and external ID.
+    pub fn new(tenant: TenantId, name: String, bucket: Option<BucketName>, prefix: KeyPrefix, kms_key_arn: Option<KmsKeyArn>) -> Self {
+        let now = now_rfc3339();
+        Integration {
+            id: IntegrationId::generate(),
+            tenant,
+            name,
+            status: Status::AwaitingRole,
+            external_id: ExternalId::generate(),
+            bucket,
+            prefix,
+            kms_key_arn,
+            role_arn: None,
+            region: None,
+            checks: Vec::new(),
+            last_checked_at: None,
+            created_at: now.clone(),
+            updated_at: now,
+            version: 1,
+        }
+    }
+
     pub fn connection(&self) -> Option<Connection> {
         Some(Connection {
             bucket: self.bucket.clone()?,

@@ -3,6 +3,34 @@
 //! Invariants: nothing here knows Lambda or API Gateway (handlers translate events into these
 //! calls); the identifier, URL and policy modules do no I/O.
 
+/// `as_str`, `Display`, and the `String` conversions serde uses, for a validated string newtype
+/// whose `parse(&str) -> Result<Self, $error>` does the validating.
+macro_rules! string_newtype {
+    ($name:ident, $error:ty) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(s: String) -> Result<Self, $error> {
+                $name::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+    };
+}
+
 pub mod api;
 pub mod arn;
 pub mod aws;

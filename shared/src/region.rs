@@ -1,7 +1,5 @@
 //! AWS regions: the known list, plus the pattern for regions launched after this list was written.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::arn::Partition;
@@ -45,10 +43,6 @@ impl Region {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn is_known(&self) -> bool {
         KNOWN.contains(&self.0.as_str())
     }
@@ -68,24 +62,7 @@ impl Region {
     }
 }
 
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Region {
-    type Error = RegionError;
-    fn try_from(s: String) -> Result<Self, RegionError> {
-        Region::parse(&s)
-    }
-}
-
-impl From<Region> for String {
-    fn from(r: Region) -> String {
-        r.0
-    }
-}
+string_newtype!(Region, RegionError);
 
 #[cfg(test)]
 pub(crate) mod tests {

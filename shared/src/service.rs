@@ -8,9 +8,8 @@ use crate::api::Error;
 use crate::arn::{KmsKeyArn, RoleArn};
 use crate::bucket::BucketName;
 use crate::checks::{Checker, Report};
-use crate::external_id::ExternalId;
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
-use crate::integration::{now_rfc3339, Connection, Integration, Status};
+use crate::integration::{now_rfc3339, Connection, Integration};
 use crate::policy::lint::{self, Kind};
 use crate::policy::{Grant, Setup};
 use crate::store::{Store, StoreError, StoredResponse};
@@ -142,24 +141,13 @@ impl Service {
 
     /// Step 1: a new integration, its external ID, and (when the bucket is known) the setup.
     pub async fn create(&self, tenant: &TenantId, request: CreateRequest) -> Result<IntegrationView, Error> {
-        let now = now_rfc3339();
-        let integration = Integration {
-            id: IntegrationId::generate(),
-            tenant: tenant.clone(),
-            name: name(request.name.as_deref())?,
-            status: Status::AwaitingRole,
-            external_id: ExternalId::generate(),
-            bucket: request.bucket.as_deref().map(bucket).transpose()?,
-            prefix: prefix(request.prefix.as_deref())?,
-            kms_key_arn: kms(request.kms_key_arn.as_deref())?,
-            role_arn: None,
-            region: None,
-            checks: Vec::new(),
-            last_checked_at: None,
-            created_at: now.clone(),
-            updated_at: now,
-            version: 1,
-        };
+        let integration = Integration::new(
+            tenant.clone(),
+            name(request.name.as_deref())?,
+            request.bucket.as_deref().map(bucket).transpose()?,
+            prefix(request.prefix.as_deref())?,
+            kms(request.kms_key_arn.as_deref())?,
+        );
         self.store.insert(&integration).await?;
         Ok(self.view(integration))
     }

@@ -212,15 +212,15 @@ impl Signer {
         SCRATCH.with_borrow_mut(|buf| {
             buf.clear();
             buf.extend_from_slice(b"GET\n");
-            buf.extend_from_slice(url[path_start..path_end].as_bytes());
+            buf.extend_from_slice(&url.as_bytes()[path_start..path_end]);
             buf.push(b'\n');
-            buf.extend_from_slice(url[query_start..before_token].as_bytes());
+            buf.extend_from_slice(&url.as_bytes()[query_start..before_token]);
             if !self.token_param.is_empty() {
                 buf.push(b'&');
                 buf.extend_from_slice(self.token_param.as_bytes());
             }
             buf.extend_from_slice(b"&X-Amz-SignedHeaders=host\nhost:");
-            buf.extend_from_slice(url[host_start..path_start].as_bytes());
+            buf.extend_from_slice(&url.as_bytes()[host_start..path_start]);
             buf.extend_from_slice(b"\n\nhost\nUNSIGNED-PAYLOAD");
             hex_into(digest::digest(&digest::SHA256, buf).as_ref(), &mut creq_hex);
 

@@ -11,8 +11,7 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CorsConfiguration, CorsRule, C
 use serde_json::{json, Value};
 
 use bucketlink::bucket::BucketName;
-use bucketlink::external_id::ExternalId;
-use bucketlink::ids::{IntegrationId, KeyPrefix, TenantId};
+use bucketlink::ids::{KeyPrefix, TenantId};
 use bucketlink::integration::{Integration, Status};
 use bucketlink::store::Store;
 
@@ -98,24 +97,14 @@ impl Provider {
 
 /// Stores an integration directly (for tests of functions that read what the API would have written).
 pub async fn insert_integration(provider: &Provider, table: &str, tenant: &str, bucket: &str, status: Status) -> Integration {
-    let now = bucketlink::integration::now_rfc3339();
-    let integration = Integration {
-        id: IntegrationId::generate(),
-        tenant: TenantId::parse(tenant).expect("tenant"),
-        name: "Acme images".to_owned(),
-        status,
-        external_id: ExternalId::generate(),
-        bucket: Some(BucketName::parse(bucket).expect("bucket")),
-        prefix: KeyPrefix::default(),
-        kms_key_arn: None,
-        role_arn: None,
-        region: None,
-        checks: Vec::new(),
-        last_checked_at: None,
-        created_at: now.clone(),
-        updated_at: now,
-        version: 1,
-    };
+    let mut integration = Integration::new(
+        TenantId::parse(tenant).expect("tenant"),
+        "Acme images".to_owned(),
+        Some(BucketName::parse(bucket).expect("bucket")),
+        KeyPrefix::default(),
+        None,
+    );
+    integration.status = status;
     Store::new(aws_sdk_dynamodb::Client::new(&provider.sdk), table).insert(&integration).await.expect("insert integration");
     integration
 }
