@@ -191,6 +191,8 @@ async fn sessions_expire() {
 }
 
 /// Stock moto gets each of these wrong; if one starts passing, the patch for it can go.
+/// (The patched emulator's side of each is pinned by the other tests in this file and by
+/// `customer_setup.rs`, which deploys a CloudFormation template.)
 #[tokio::test]
 async fn stock_moto_needs_every_patch() {
     let emu = Emulator::start(Mode::Stock);
@@ -218,6 +220,24 @@ async fn stock_moto_needs_every_patch() {
     s3.put_object().bucket("stock-bucket").key("k").body(b"x".to_vec().into()).send().await.unwrap();
     let url = presigned_get(&s3, "stock-bucket", "k", SystemTime::now(), 300).await;
     assert_ne!(reqwest::get(&url).await.unwrap().status(), 200, "stock moto cannot serve a valid presigned URL");
+
+    // policy: moto never sees the request's s3:prefix, and takes a condition on a missing key as met.
+    let scoped = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::stock-bucket", "Condition": {"StringLike": {"s3:prefix": ["data/*"]}}}]});
+    iam.put_role_policy().role_name("reader").policy_name("list").policy_document(scoped.to_string()).send().await.unwrap();
+    let reader = assume(&provider_sdk, &role, Some(&external_id)).await.unwrap();
+    let listed = emu.s3(&emu.sdk_config(reader, "us-east-1").await).list_objects_v2().bucket("stock-bucket").prefix("other/").send().await;
+    assert!(listed.is_ok(), "stock moto allows a list outside the policy's s3:prefix");
+
+    // body: a large form-encoded request (a CloudFormation template) fails moto's signature check.
+    let stack = aws_sdk_cloudformation::Client::new(&customer_sdk)
+        .create_stack()
+        .stack_name("stock-stack")
+        .template_body(bucketlink::policy::CUSTOMER_TEMPLATE)
+        .send()
+        .await;
+    let error = stack.expect_err("stock moto rejects the SDK's form encoding");
+    assert!(format!("{error:?}").contains("SignatureDoesNotMatch"), "{error:?}");
 
     // expiry: sessions never expire.
     let session = assume(&provider_sdk, &role, Some(&external_id)).await.unwrap();
