@@ -143,6 +143,7 @@ async fn object_resource_without_wildcard_cannot_read() {
     assert_eq!(read["code"], "CANNOT_ACCESS_DATA_ROW");
     assert!(read["message"].as_str().unwrap().starts_with("Cannot access data row"));
     assert!(read["remediation"].as_str().unwrap().contains(&format!("arn:aws:s3:::{}/*", customer.bucket)));
+    assert_eq!(check(&answer, "cors")["status"], "pass", "a refused read is not blamed on CORS");
 }
 
 #[tokio::test]

@@ -165,13 +165,16 @@ impl Checker {
         checks.push(result);
         let probe_key = sample.clone().unwrap_or_else(|| format!("{}bucketlink-cors-probe", conn.prefix));
         let signed = self.presign(&s3, conn, &probe_key).await;
-        match (&sample, &signed) {
-            (Some(key), Ok(url)) => checks.push(self.object_read(url, key, conn).await),
-            (None, _) => checks.push(skipped("object_read", "Skipped: no object was found to read (the prefix is empty or listing is denied).")),
-            (_, Err(e)) => checks.push(Timer::start("object_read").done(CheckStatus::Fail, "SIGNING_FAILED", format!("Could not sign a URL: {e}"), None)),
-        }
+        let read = match (&sample, &signed) {
+            (Some(key), Ok(url)) => self.object_read(url, key, conn).await,
+            (None, _) => skipped("object_read", "Skipped: no object was found to read (the prefix is empty or listing is denied)."),
+            (_, Err(e)) => Timer::start("object_read").done(CheckStatus::Fail, "SIGNING_FAILED", format!("Could not sign a URL: {e}"), None),
+        };
+        // A GET that S3 refuses says nothing about CORS: then only the preflight is judged.
+        let readable = read.status == CheckStatus::Pass;
+        checks.push(read);
         match &signed {
-            Ok(url) => checks.push(self.cors(url, sample.is_some()).await),
+            Ok(url) => checks.push(self.cors(url, readable).await),
             Err(_) => checks.push(skipped("cors", "Skipped: no URL could be signed.")),
         }
         let status = if checks.iter().any(|c| c.status == CheckStatus::Fail) { Status::Failing } else { Status::Healthy };
@@ -332,7 +335,7 @@ impl Checker {
         )
     }
 
-    async fn cors(&self, url: &str, object_exists: bool) -> CheckResult {
+    async fn cors(&self, url: &str, object_readable: bool) -> CheckResult {
         let timer = Timer::start("cors");
         let mut wrong = Vec::new();
         for origin in &self.app_origins {
@@ -347,7 +350,7 @@ impl Checker {
                 r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).is_some_and(|v| v == origin || v == "*")
             };
             let mut ok = matches!(&preflight, Ok(r) if r.status().is_success() && allowed(r));
-            if ok && object_exists {
+            if ok && object_readable {
                 let get = self.http.get(url).header("Origin", origin).header("Range", "bytes=0-0").send().await;
                 ok = matches!(&get, Ok(r) if allowed(r));
             }
