@@ -3,7 +3,7 @@
 use bucketlink_testkit::emulator::workspace_root;
 use bucketlink::integration::Status;
 use bucketlink_testkit::fixtures::insert_integration;
-use bucketlink_testkit::{Emulator, Function, Provider};
+use bucketlink_testkit::{Emulator, Function, Provider, Sweep};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Value {
@@ -91,17 +91,24 @@ async fn sign_url_refuses_unknown_and_unvalidated_integrations() {
 }
 
 #[tokio::test]
-async fn revalidate_plans_a_sweep_from_the_scheduled_event() {
-    let (provider, table, env) = environment().await;
+async fn revalidate_dispatches_from_the_schedule_and_reports_only_bad_messages() {
+    let (provider, table, mut env) = environment().await;
+    let sweep = Sweep::create(&provider).await;
+    env.extend(sweep.env());
     insert_integration(&provider, &table, "tenant-acme", "acme-data", Status::Healthy).await;
     insert_integration(&provider, &table, "tenant-acme", "acme-more", Status::AwaitingRole).await;
     let function = Function::start("revalidate", &env).await;
     let response = function.invoke(fixture("revalidate-schedule.json")).await.expect("a response");
-    assert_eq!(response, json!({"integrations": 2, "awaiting_role": 1, "due": 1}));
-    let logs = function.logs();
-    let planned = logs.lines().find(|l| l.contains("sweep planned")).expect("the sweep is logged");
-    let line: Value = serde_json::from_str(planned).expect("logs are JSON");
-    assert_eq!(line["fields"]["due"], 1);
+    assert_eq!(response, json!({"integrations": 2, "awaiting_role": 1, "dispatched": 1}));
+    let dispatched = function.logs();
+    let line = dispatched.lines().find(|l| l.contains("sweep dispatched")).expect("the sweep is logged");
+    assert_eq!(serde_json::from_str::<Value>(line).expect("logs are JSON")["fields"]["dispatched"], 1);
+    assert_eq!(sweep.queued_batch().await["Records"].as_array().unwrap().len(), 1);
+
+    // The fixture's first message names an integration that does not exist (deleted since
+    // dispatch: left alone); the second is not a sweep item (poison: reported, so it ends in the DLQ).
+    let response = function.invoke(fixture("revalidate-sqs-batch.json")).await.expect("a response");
+    assert_eq!(response, json!({"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}));
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub events: aws_sdk_eventbridge::Client,
 }
 
 impl Clients {
@@ -25,6 +27,8 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            events: aws_sdk_eventbridge::Client::new(&sdk),
             sdk,
         }
     }

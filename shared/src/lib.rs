@@ -49,3 +49,4 @@ pub mod sign;
 pub mod signing;
 pub mod store;
 pub mod sts;
+pub mod sweep;

@@ -35,6 +35,8 @@ pub struct Provider {
     pub role_arn: String,
     pub session: Credentials,
     pub sdk: SdkConfig,
+    /// The provider account's administrator: deploys what template.yaml would (queues, buses).
+    pub admin_sdk: SdkConfig,
 }
 
 impl Provider {
@@ -64,7 +66,7 @@ impl Provider {
             .expect("provider role policy");
         let session = assume(&admin_sdk, &role_arn, None).await.expect("assume the provider role");
         let sdk = emu.sdk_config(session.clone(), REGION).await;
-        Provider { role_arn, session, sdk }
+        Provider { role_arn, session, sdk, admin_sdk }
     }
 }
 
@@ -291,4 +293,81 @@ pub fn permission_document(permissions: &Permissions, bucket: &str) -> Value {
         Permissions::Document(doc) => return doc.clone(),
     };
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The sweep's queue and event bus in the provider account, and an audit queue that receives
+/// every event put on the bus (how tests see the status-change events).
+pub struct Sweep {
+    pub queue_url: String,
+    pub bus: String,
+    audit_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Sweep {
+    pub async fn create(provider: &Provider) -> Sweep {
+        let sqs = aws_sdk_sqs::Client::new(&provider.admin_sdk);
+        let events = aws_sdk_eventbridge::Client::new(&provider.admin_sdk);
+        let queue_url = sqs.create_queue().queue_name(unique("sweep")).send().await.expect("sweep queue").queue_url.expect("url");
+        let audit_url = sqs.create_queue().queue_name(unique("audit")).send().await.expect("audit queue").queue_url.expect("url");
+        let audit_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&audit_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("audit queue arn")
+            .attributes
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+            .expect("arn");
+        let bus = unique("bucketlink-events");
+        events.create_event_bus().name(&bus).send().await.expect("event bus");
+        let rule = unique("audit");
+        events.put_rule().name(&rule).event_bus_name(&bus).event_pattern(r#"{"source": ["bucketlink"]}"#).send().await.expect("rule");
+        let target = aws_sdk_eventbridge::types::Target::builder().id("audit").arn(audit_arn).build().expect("target");
+        events.put_targets().rule(&rule).event_bus_name(&bus).targets(target).send().await.expect("target");
+        Sweep { queue_url, bus, audit_url, sqs }
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![("BUCKETLINK_SWEEP_QUEUE_URL", self.queue_url.clone()), ("BUCKETLINK_EVENT_BUS", self.bus.clone())]
+    }
+
+    async fn drain(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut all = Vec::new();
+        loop {
+            let out = self.sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("receive");
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return all;
+            }
+            for m in &messages {
+                self.sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle().unwrap_or_default()).send().await.expect("delete");
+            }
+            all.extend(messages);
+        }
+    }
+
+    /// The queued sweep messages, as the SQS event Lambda would receive them.
+    pub async fn queued_batch(&self) -> Value {
+        let records: Vec<Value> = self
+            .drain(&self.queue_url)
+            .await
+            .iter()
+            .map(|m| json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+                "attributes": {}, "messageAttributes": {}, "md5OfBody": m.md5_of_body(), "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:111111111111:sweep", "awsRegion": "us-east-1"}))
+            .collect();
+        json!({"Records": records})
+    }
+
+    /// The status-change events put on the bus since the last call (their `detail`).
+    pub async fn events(&self) -> Vec<Value> {
+        self.drain(&self.audit_url)
+            .await
+            .iter()
+            .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok())
+            .map(|event| event["detail"].clone())
+            .collect()
+    }
 }

@@ -7,5 +7,5 @@ pub mod fixtures;
 pub mod runtime;
 
 pub use emulator::{Account, Emulator, Mode};
-pub use fixtures::{Customer, CustomerSpec, Permissions, Provider, Trust};
+pub use fixtures::{Customer, CustomerSpec, Permissions, Provider, Sweep, Trust};
 pub use runtime::Function;

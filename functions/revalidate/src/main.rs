@@ -1,39 +1,73 @@
-//! The scheduled health sweep (EventBridge schedule): find every integration that has a bucket.
+//! The health sweep. A scheduled event (EventBridge) queues every integration with a role on the
+//! sweep queue; a batch from that queue (SQS) checks each one again, reporting only the messages
+//! that failed (`batchItemFailures`), so one bad integration never makes the others run again.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
+use bucketlink::arn::RoleArn;
 use bucketlink::aws::Clients;
+use bucketlink::checks::Checker;
 use bucketlink::config::Config;
-use bucketlink::integration::Status;
+use bucketlink::service::Service;
 use bucketlink::store::Store;
+use bucketlink::sweep::{dispatch, revalidate, SweepItem};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use serde::Serialize;
+use serde_json::{json, Value};
 
-#[derive(Serialize)]
-struct SweepSummary {
-    integrations: usize,
-    awaiting_role: usize,
-    due: usize,
+struct App {
+    service: Service,
+    clients: Clients,
+    queue_url: String,
+    bus: String,
+}
+
+fn required(value: Option<String>, name: &str) -> String {
+    value.unwrap_or_else(|| {
+        eprintln!("bucketlink cold start failed: environment variable {name} is required but not set");
+        std::process::exit(1)
+    })
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
+    let queue_url = required(config.sweep_queue_url.clone(), "BUCKETLINK_SWEEP_QUEUE_URL");
+    let bus = required(config.event_bus.clone(), "BUCKETLINK_EVENT_BUS");
     let clients = Clients::from_env(&config).await;
-    let store = Store::new(clients.dynamodb, &config.table);
-    let store = &store;
-    run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| async move { sweep(store, event).await })).await
+    let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
+    let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
+    let service = Service::new(Store::new(clients.dynamodb.clone(), &config.table), checker, principal);
+    let app = App { service, clients, queue_url, bus };
+    let app = &app;
+    run(service_fn(move |event: LambdaEvent<Value>| async move { handle(app, event.payload).await })).await
 }
 
-async fn sweep(store: &Store, event: LambdaEvent<EventBridgeEvent>) -> Result<SweepSummary, Error> {
-    let integrations = store.with_buckets().await?;
-    let awaiting_role = integrations.iter().filter(|i| i.status == Status::AwaitingRole).count();
-    let summary = SweepSummary { integrations: integrations.len(), awaiting_role, due: integrations.len() - awaiting_role };
-    tracing::info!(
-        schedule = event.payload.resources.as_ref().and_then(|r| r.first()).map(String::as_str).unwrap_or("manual"),
-        integrations = summary.integrations,
-        due = summary.due,
-        "sweep planned"
-    );
-    Ok(summary)
+async fn handle(app: &App, payload: Value) -> Result<Value, Error> {
+    if payload.get("Records").is_none() {
+        let summary = dispatch(app.service.store(), &app.clients.sqs, &app.queue_url).await?;
+        tracing::info!(integrations = summary.integrations, dispatched = summary.dispatched, "sweep dispatched");
+        return Ok(json!(summary));
+    }
+    let batch: SqsEvent = serde_json::from_value(payload)?;
+    let mut failures = Vec::new();
+    for record in batch.records {
+        let message_id = record.message_id.unwrap_or_default();
+        let item = match record.body.as_deref().map(serde_json::from_str::<SweepItem>) {
+            Some(Ok(item)) => item,
+            _ => {
+                tracing::warn!(message_id, "sweep message is not a sweep item; it will end in the DLQ");
+                failures.push(json!({"itemIdentifier": message_id}));
+                continue;
+            }
+        };
+        match revalidate(&app.service, &app.clients.events, &app.bus, &item).await {
+            Ok(Some(change)) => tracing::info!(integration = %item.id, old = change.old_status.as_str(), new = change.new_status.as_str(), "status changed"),
+            Ok(None) => tracing::info!(integration = %item.id, "checked, status unchanged"),
+            Err(err) => {
+                tracing::error!(integration = %item.id, error = %err, "revalidation failed; SQS will retry it");
+                failures.push(json!({"itemIdentifier": message_id}));
+            }
+        }
+    }
+    Ok(json!({"batchItemFailures": failures}))
 }

@@ -1,0 +1,79 @@
+//! The health sweep end to end: schedule → queue → checks → status-change events, with the
+//! `integrations` and `revalidate` binaries under runtime emulation and real SQS and EventBridge
+//! in the emulator.
+
+use bucketlink_testkit::api::{call, event};
+use bucketlink_testkit::emulator::workspace_root;
+use bucketlink_testkit::fixtures::APP_ORIGIN;
+use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Sweep, Trust};
+use serde_json::{json, Value};
+
+const CUSTOMER: &str = "666666666666";
+const TENANT: &str = "tenant-acme";
+
+fn scheduled() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(workspace_root().join("events/revalidate-schedule.json")).unwrap()).unwrap()
+}
+
+/// One whole sweep: the schedule fires, the queued batch is handled; returns the batch answer.
+async fn sweep_round(revalidate: &Function, sweep: &Sweep) -> Value {
+    let dispatched = revalidate.invoke(scheduled()).await.expect("dispatch");
+    assert!(dispatched["dispatched"].as_u64().unwrap() >= 1, "{dispatched}");
+    revalidate.invoke(sweep.queued_batch().await).await.expect("batch")
+}
+
+#[tokio::test]
+async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
+    let emu = Emulator::shared();
+    let provider = Provider::create(emu).await;
+    let table = provider.table().await;
+    let sweep = Sweep::create(&provider).await;
+    let mut env = provider.function_env(emu, &table);
+    env.extend(sweep.env());
+    let integrations = Function::start("integrations", &env).await;
+    let revalidate = Function::start("revalidate", &env).await;
+
+    let created = call(&integrations, event("POST", "/integrations", Some("{}"), Some(TENANT), &[])).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let mut spec = CustomerSpec::new(CUSTOMER, Trust::ExternalId(created.body["external_id"].as_str().unwrap().to_owned()));
+    spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
+    let customer = Customer::create(emu, &provider.role_arn, spec).await;
+    let body = json!({"name": "Acme", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
+    let attached = call(&integrations, event("PUT", &format!("/integrations/{id}"), Some(&body), Some(TENANT), &[])).await;
+    assert_eq!(attached.body["status"], "healthy");
+    // A second, still awaiting its role: the sweep skips it.
+    call(&integrations, event("POST", "/integrations", Some("{\"bucket\": \"acme-later\"}"), Some(TENANT), &[])).await;
+
+    let status = || async { call(&integrations, event("GET", &format!("/integrations/{id}"), None, Some(TENANT), &[])).await.body };
+
+    let answer = sweep_round(&revalidate, &sweep).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    assert_eq!(status().await["status"], "healthy");
+    assert_eq!(sweep.events().await, Vec::<Value>::new(), "healthy stays healthy, silently");
+
+    customer.set_permissions(&Permissions::NoObjectWildcard).await;
+    assert_eq!(sweep_round(&revalidate, &sweep).await, json!({"batchItemFailures": []}));
+    assert_eq!(status().await["status"], "failing");
+    let events = sweep.events().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0], json!({"tenant": TENANT, "integration": id, "old_status": "healthy", "new_status": "failing", "failing_checks": ["object_read"]}));
+
+    sweep_round(&revalidate, &sweep).await;
+    assert_eq!(sweep.events().await, Vec::<Value>::new(), "still failing: no second event");
+
+    customer.set_permissions(&Permissions::ReadOnly).await;
+    sweep_round(&revalidate, &sweep).await;
+    assert_eq!(status().await["status"], "healthy");
+    let events = sweep.events().await;
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0]["old_status"].as_str(), events[0]["new_status"].as_str()), (Some("failing"), Some("healthy")));
+
+    customer.set_trust(&Trust::NoCondition, &provider.role_arn).await;
+    sweep_round(&revalidate, &sweep).await;
+    let events = sweep.events().await;
+    assert_eq!(events[0]["new_status"], "insecure");
+    assert_eq!(events[0]["failing_checks"], json!(["external_id_required"]));
+
+    let history = status().await["history"].as_array().unwrap().len();
+    assert_eq!(history, 6, "the attach and five sweeps are in the history");
+}
