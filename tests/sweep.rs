@@ -76,4 +76,19 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
 
     let history = status().await["history"].as_array().unwrap().len();
     assert_eq!(history, 6, "the attach and five sweeps are in the history");
+
+    // A user's update while a sweep batch runs (another container): neither overwrites the other.
+    customer.set_trust(&Trust::ExternalId(created.body["external_id"].as_str().unwrap().to_owned()), &provider.role_arn).await;
+    revalidate.invoke(scheduled()).await.expect("dispatch");
+    let batch = sweep.queued_batch().await;
+    let before = status().await["version"].as_u64().unwrap();
+    let renamed = json!({"name": "Renamed during the sweep", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
+    let (user, swept) = tokio::join!(
+        call(&integrations, event("PUT", &format!("/integrations/{id}"), Some(&renamed), Some(TENANT), &[])),
+        revalidate.invoke(batch)
+    );
+    assert_eq!((user.status, swept.unwrap()), (200, json!({"batchItemFailures": []})));
+    let after = status().await;
+    assert_eq!(after["name"], "Renamed during the sweep", "the user's update wins");
+    assert_eq!(after["version"].as_u64(), Some(before + 2), "and the sweep's result landed too");
 }

@@ -37,6 +37,7 @@ use crate::region::Region;
 pub const BY_BUCKET_INDEX: &str = "by_bucket";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 const MAX_PAGE: i32 = 100;
+const SCAN_SEGMENTS: i32 = 4;
 const HISTORY_DAYS: u64 = 30;
 const IDEMPOTENCY_HOURS: u64 = 24;
 
@@ -302,12 +303,31 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    /// Every integration that names a bucket: what the health sweep visits.
+    /// Every integration that names a bucket: what the health sweep visits, read as a parallel
+    /// scan of the index in `SCAN_SEGMENTS` segments.
     pub async fn with_buckets(&self) -> Result<Vec<Integration>, StoreError> {
+        let segments = (0..SCAN_SEGMENTS).map(|segment| self.scan_segment(segment));
+        let mut found = Vec::new();
+        for part in futures_util::future::try_join_all(segments).await? {
+            found.extend(part);
+        }
+        Ok(found)
+    }
+
+    async fn scan_segment(&self, segment: i32) -> Result<Vec<Integration>, StoreError> {
         let mut found = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let out = self.client.scan().table_name(&self.table).index_name(BY_BUCKET_INDEX).set_exclusive_start_key(start.take()).send().await?;
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .index_name(BY_BUCKET_INDEX)
+                .segment(segment)
+                .total_segments(SCAN_SEGMENTS)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
             for item in out.items() {
                 found.push(from_item(item)?);
             }

@@ -109,3 +109,35 @@ pub async fn revalidate(service: &Service, events: &aws_sdk_eventbridge::Client,
     }
     Ok(Some(change))
 }
+
+/// Messages handled at once inside one invocation: bounded, so one batch never floods STS.
+pub const CONCURRENCY: usize = 4;
+
+/// Handles one batch of sweep messages `(message_id, body)` with bounded concurrency; returns the
+/// ids of the messages that failed (SQS retries those alone, and after a few tries moves them to
+/// the dead-letter queue).
+pub async fn handle_batch(service: &Service, events: &aws_sdk_eventbridge::Client, bus: &str, messages: Vec<(String, Option<String>)>) -> Vec<String> {
+    use futures_util::stream::{self, StreamExt};
+    let outcomes = stream::iter(messages)
+        .map(|(message_id, body)| async move {
+            let Some(item) = body.as_deref().and_then(|b| serde_json::from_str::<SweepItem>(b).ok()) else {
+                tracing::warn!(message_id, "sweep message is not a sweep item; it will end in the DLQ");
+                return Some(message_id);
+            };
+            match revalidate(service, events, bus, &item).await {
+                Ok(Some(change)) => {
+                    tracing::info!(integration = %item.id, old = change.old_status.as_str(), new = change.new_status.as_str(), "status changed");
+                    None
+                }
+                Ok(None) => None,
+                Err(err) => {
+                    tracing::error!(integration = %item.id, error = %err, "revalidation failed; SQS will retry it");
+                    Some(message_id)
+                }
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    outcomes.into_iter().flatten().collect()
+}

@@ -9,7 +9,7 @@ use bucketlink::checks::Checker;
 use bucketlink::config::Config;
 use bucketlink::service::Service;
 use bucketlink::store::Store;
-use bucketlink::sweep::{dispatch, revalidate, SweepItem};
+use bucketlink::sweep::{dispatch, handle_batch};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -49,25 +49,7 @@ async fn handle(app: &App, payload: Value) -> Result<Value, Error> {
         return Ok(json!(summary));
     }
     let batch: SqsEvent = serde_json::from_value(payload)?;
-    let mut failures = Vec::new();
-    for record in batch.records {
-        let message_id = record.message_id.unwrap_or_default();
-        let item = match record.body.as_deref().map(serde_json::from_str::<SweepItem>) {
-            Some(Ok(item)) => item,
-            _ => {
-                tracing::warn!(message_id, "sweep message is not a sweep item; it will end in the DLQ");
-                failures.push(json!({"itemIdentifier": message_id}));
-                continue;
-            }
-        };
-        match revalidate(&app.service, &app.clients.events, &app.bus, &item).await {
-            Ok(Some(change)) => tracing::info!(integration = %item.id, old = change.old_status.as_str(), new = change.new_status.as_str(), "status changed"),
-            Ok(None) => tracing::info!(integration = %item.id, "checked, status unchanged"),
-            Err(err) => {
-                tracing::error!(integration = %item.id, error = %err, "revalidation failed; SQS will retry it");
-                failures.push(json!({"itemIdentifier": message_id}));
-            }
-        }
-    }
-    Ok(json!({"batchItemFailures": failures}))
+    let messages = batch.records.into_iter().map(|r| (r.message_id.unwrap_or_default(), r.body)).collect();
+    let failed = handle_batch(&app.service, &app.clients.events, &app.bus, messages).await;
+    Ok(json!({"batchItemFailures": failed.into_iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>()}))
 }

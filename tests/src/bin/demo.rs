@@ -3,7 +3,7 @@
 
 use bucketlink_testkit::api::{call, event, Answer};
 use bucketlink_testkit::fixtures::{unique, APP_ORIGIN};
-use bucketlink_testkit::{emulator::workspace_root, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Trust};
+use bucketlink_testkit::{emulator::workspace_root, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Sweep, Trust};
 use serde_json::{json, Value};
 
 const CUSTOMER_ACCOUNT: &str = "222222222222";
@@ -101,12 +101,36 @@ async fn main() {
             finding["message"].as_str().unwrap_or(""), finding["fix"].as_str().unwrap_or(""));
     }
 
-    step(9, "The other functions under Lambda runtime emulation, each with its event from events/");
-    for (function, fixture_name) in [
-        ("sign-url", "sign-url.json"),
-        ("revalidate", "revalidate-schedule.json"),
-        ("prevalidate", "prevalidate-s3-put.json"),
-    ] {
+    step(9, "The app asks for signed URLs (sign-url), and fetches one like the browser will");
+    let mut env = env;
+    let sweep = Sweep::create(&provider).await;
+    env.extend(sweep.env());
+    let signer = Function::start("sign-url", &env).await;
+    let urls = json!({"urls": [format!("https://{bucket}.s3.us-east-1.amazonaws.com/images/cat%201.jpg"), "https://other-bucket.s3.amazonaws.com/x.jpg"], "expires_in": 300});
+    let signed = call(&signer, event("POST", &format!("/integrations/{id}/sign"), Some(&urls.to_string()), Some(TENANT), &[])).await;
+    for row in signed.body["results"].as_array().into_iter().flatten() {
+        match row["signed_url"].as_str() {
+            Some(url) => {
+                let fetched = reqwest::get(url).await.map(|r| r.status().to_string()).unwrap_or_else(|e| e.to_string());
+                show(&format!("{} -> signed, expires {}, GET", row["url"].as_str().unwrap_or(""), row["expires_at"].as_str().unwrap_or("")), &fetched);
+            }
+            None => show(&format!("{} -> refused", row["url"].as_str().unwrap_or("")), &row["error"]["code"]),
+        }
+    }
+
+    step(10, "The scheduled health sweep (revalidate): the customer removes /* from the policy, the sweep notices");
+    let revalidate = Function::start("revalidate", &env).await;
+    customer.set_permissions(&Permissions::NoObjectWildcard).await;
+    let dispatched = revalidate.invoke(fixture("revalidate-schedule.json")).await.unwrap_or_else(|e| e);
+    show("dispatched", &dispatched);
+    let batch = revalidate.invoke(sweep.queued_batch().await).await.unwrap_or_else(|e| e);
+    show("queue batch answered", &batch);
+    for change in sweep.events().await {
+        show("IntegrationStatusChanged", &change);
+    }
+
+    step(11, "The remaining function under Lambda runtime emulation, with its event from events/");
+    for (function, fixture_name) in [("prevalidate", "prevalidate-s3-put.json")] {
         let running = Function::start(function, &env).await;
         let answer = running.invoke(fixture(fixture_name)).await.unwrap_or_else(|e| e);
         let shown = match answer.get("body").and_then(Value::as_str) {
