@@ -64,8 +64,9 @@ pub fn binary(name: &str) -> PathBuf {
                 cargo.env_remove(key);
             }
         }
+        // target/release holds benchmark builds: the bench profile (optimized, no slow LTO).
         if profile_dir.file_name().is_some_and(|p| p == "release") {
-            cargo.arg("--release");
+            cargo.args(["--profile", "bench"]);
         }
         let status = cargo.status().expect("run cargo build");
         assert!(status.success(), "cargo build --workspace --bins failed");
