@@ -16,6 +16,7 @@ use crate::external_id::ExternalId;
 use crate::ids::IntegrationId;
 use crate::integration::{Connection, Status};
 use crate::region::Region;
+use crate::sts::assume_role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -109,17 +110,7 @@ impl Checker {
     }
 
     async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: Option<&str>) -> Result<Credentials, (String, String)> {
-        let out = self
-            .sts
-            .assume_role()
-            .role_arn(role.as_str())
-            .role_session_name(format!("bucketlink-{id}"))
-            .set_external_id(external_id.map(str::to_owned))
-            .duration_seconds(SESSION_SECONDS)
-            .send()
-            .await
-            .map_err(|e| (e.code().unwrap_or("Unavailable").to_owned(), e.message().unwrap_or("no message").to_owned()))?;
-        let c = out.credentials.ok_or_else(|| ("Unavailable".to_owned(), "STS returned no credentials".to_owned()))?;
+        let c = assume_role(&self.sts, id, role, external_id, SESSION_SECONDS).await.map_err(|e| (e.code, e.message))?;
         let expiry = SystemTime::try_from(c.expiration).ok();
         Ok(Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), expiry, "bucketlink-checks"))
     }

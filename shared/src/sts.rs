@@ -73,30 +73,41 @@ impl CredentialCache {
     }
 
     async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId) -> Result<Session, AssumeError> {
-        // Throttling is retried with backoff by the SDK's standard retry strategy.
-        let out = self
-            .sts
-            .assume_role()
-            .role_arn(role.as_str())
-            .role_session_name(format!("bucketlink-{id}"))
-            .external_id(external_id.as_str())
-            .duration_seconds(SESSION_SECONDS)
-            .send()
-            .await
-            .map_err(|e| {
-                let region_disabled = e.as_service_error().is_some_and(|se| se.is_region_disabled_exception());
-                AssumeError {
-                    code: if region_disabled { "RegionDisabledException" } else { e.code().unwrap_or("Unavailable") }.to_owned(),
-                    message: e.message().unwrap_or("STS could not be reached").to_owned(),
-                }
-            })?;
-        let credentials = out.credentials.ok_or_else(|| AssumeError { code: "Unavailable".into(), message: "no credentials returned".into() })?;
+        let credentials = assume_role(&self.sts, id, role, Some(external_id.as_str()), SESSION_SECONDS).await?;
         let expires_at = SystemTime::try_from(credentials.expiration).unwrap_or_else(|_| SystemTime::now());
         Ok(Session {
             signer: Signer::new(&credentials.access_key_id, &credentials.secret_access_key, Some(&credentials.session_token)),
             expires_at,
         })
     }
+}
+
+/// One AssumeRole for an integration's role, as everything in bucketlink makes it (the checks
+/// also call it with no or a wrong external ID). Throttling is retried with backoff by the SDK's
+/// standard retry strategy; what remains comes back with STS's code.
+pub async fn assume_role(
+    sts: &aws_sdk_sts::Client,
+    id: &IntegrationId,
+    role: &RoleArn,
+    external_id: Option<&str>,
+    seconds: i32,
+) -> Result<aws_sdk_sts::types::Credentials, AssumeError> {
+    let out = sts
+        .assume_role()
+        .role_arn(role.as_str())
+        .role_session_name(format!("bucketlink-{id}"))
+        .set_external_id(external_id.map(str::to_owned))
+        .duration_seconds(seconds)
+        .send()
+        .await
+        .map_err(|e| {
+            let region_disabled = e.as_service_error().is_some_and(|se| se.is_region_disabled_exception());
+            AssumeError {
+                code: if region_disabled { "RegionDisabledException" } else { e.code().unwrap_or("Unavailable") }.to_owned(),
+                message: e.message().unwrap_or("STS could not be reached").to_owned(),
+            }
+        })?;
+    out.credentials.ok_or_else(|| AssumeError { code: "Unavailable".into(), message: "STS returned no credentials".into() })
 }
 
 #[cfg(test)]
