@@ -112,15 +112,17 @@ async fn revalidate_dispatches_from_the_schedule_and_reports_only_bad_messages()
 }
 
 #[tokio::test]
-async fn prevalidate_decodes_keys_and_finds_the_buckets_integrations() {
+async fn prevalidate_reads_each_delivery_form_in_events() {
     let (provider, table, env) = environment().await;
-    let found = insert_integration(&provider, &table, "tenant-acme", "acme-data", Status::Healthy).await;
+    // A bucket nobody may read yet: each event is understood, and no object is touched.
+    insert_integration(&provider, &table, "tenant-acme", "acme-data", Status::AwaitingRole).await;
     let function = Function::start("prevalidate", &env).await;
-    let response = function.invoke(fixture("prevalidate-s3-put.json")).await.expect("a response");
-    assert_eq!(
-        response,
-        json!([{"bucket": "acme-data", "key": "photos/summer 2024/café 1.jpg", "integrations": [found.id.as_str()]}])
-    );
+    for name in ["prevalidate-s3-put.json", "prevalidate-eventbridge.json"] {
+        let response = function.invoke(fixture(name)).await.expect("a response");
+        assert_eq!(response, json!({"objects": 1, "outcomes": []}), "{name}");
+    }
+    let response = function.invoke(fixture("prevalidate-sqs.json")).await.expect("a response");
+    assert_eq!(response, json!({"batchItemFailures": []}));
 
     let mut broken = fixture("prevalidate-s3-put.json");
     broken["Records"][0]["s3"]["object"]["key"] = json!("bad%zzkey");

@@ -173,6 +173,10 @@ def _resource_of(request: IAMRequestBase, account_id: str, resource: str) -> str
     except ValueError:
         return resource
     table = body.get("TableName")
+    batch = body.get("RequestItems")
+    if table is None and isinstance(batch, dict) and len(batch) == 1:
+        # BatchGetItem/BatchWriteItem name their table as the one key of RequestItems.
+        table = next(iter(batch))
     if not isinstance(table, str):
         return resource
     arn = f"arn:aws:dynamodb:{request._region}:{account_id}:table/{table}"

@@ -63,7 +63,7 @@ pub enum Error {
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
     #[error("body too large")]
-    BodyTooLarge,
+    BodyTooLarge(usize),
     #[error("concurrent update")]
     Conflict,
     #[error("integration {id} is {status}")]
@@ -80,9 +80,14 @@ pub enum Error {
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Parses a JSON body into `T`, naming the offending field when it does not fit.
-pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Error::BodyTooLarge);
+pub fn parse_body<'de, T: serde::Deserialize<'de>>(body: &'de [u8]) -> Result<T, Error> {
+    parse_body_up_to(body, MAX_BODY_BYTES)
+}
+
+/// `parse_body` for the few routes that take more than `MAX_BODY_BYTES`; `T` may borrow from the body.
+pub fn parse_body_up_to<'de, T: serde::Deserialize<'de>>(body: &'de [u8], limit: usize) -> Result<T, Error> {
+    if body.len() > limit {
+        return Err(Error::BodyTooLarge(limit));
     }
     let text = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
     let mut de = serde_json::Deserializer::from_slice(text);
@@ -114,7 +119,7 @@ impl From<&Error> for Problem {
                 Problem::new(422, code, &format!("Invalid field: {field}"), format!("{field}: {message}"))
             }
             Error::MalformedJson(detail) => Problem::new(400, "INVALID_JSON", "Malformed JSON body", format!("The body is not valid JSON: {detail}.")),
-            Error::BodyTooLarge => Problem::new(413, "BODY_TOO_LARGE", "Body too large", format!("Request bodies are limited to {MAX_BODY_BYTES} bytes.")),
+            Error::BodyTooLarge(limit) => Problem::new(413, "BODY_TOO_LARGE", "Body too large", format!("This request's body is limited to {limit} bytes.")),
             Error::Conflict => Problem::from(&StoreError::Conflict),
             Error::NotReady { id, status } => Problem::new(
                 409,

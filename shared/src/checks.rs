@@ -259,10 +259,14 @@ impl Checker {
 
     async fn list_objects(&self, s3: &aws_sdk_s3::Client, conn: &Connection) -> (Option<String>, CheckResult) {
         let timer = Timer::start("list_objects");
-        let listed = s3.list_objects_v2().bucket(conn.bucket.as_str()).prefix(conn.prefix.as_str()).max_keys(5).send().await;
+        let listed = s3.list_objects_v2().bucket(conn.bucket.as_str()).prefix(conn.prefix.as_str()).max_keys(50).send().await;
         match listed {
             Ok(out) => {
-                let sample = out.contents().iter().filter_map(|o| o.key()).find(|k| !k.ends_with('/')).map(str::to_owned);
+                // One archived or empty object says nothing about access: read one that can be read.
+                let readable = |o: &&aws_sdk_s3::types::Object| {
+                    !matches!(o.storage_class().map(|c| c.as_str()), Some("GLACIER" | "DEEP_ARCHIVE")) && o.size() != Some(0)
+                };
+                let sample = out.contents().iter().filter(readable).filter_map(|o| o.key()).find(|k| !k.ends_with('/')).map(str::to_owned);
                 let place = if conn.prefix.is_empty() { "in the bucket".to_owned() } else { format!("under {:?}", conn.prefix.as_str()) };
                 let message = match &sample {
                     Some(_) => format!("Objects {place} can be listed."),

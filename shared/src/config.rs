@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::objects::SizeLimits;
+
 /// A missing or malformed variable: the cold start fails with this one line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -35,6 +37,9 @@ pub struct Config {
     pub event_bus: Option<String>,
     /// `BUCKETLINK_S3_PATH_STYLE`: address buckets path-style (true against the emulator).
     pub s3_path_style: bool,
+    /// `BUCKETLINK_MAX_OBJECT_BYTES`: size limits per data type for importable objects
+    /// (`image=100MiB,video=20GiB`; unnamed types keep their defaults).
+    pub object_limits: SizeLimits,
 }
 
 pub const DEFAULT_URL_TTL_SECONDS: u64 = 900;
@@ -109,6 +114,12 @@ impl Config {
             }
         };
 
+        let object_limits = match get("BUCKETLINK_MAX_OBJECT_BYTES") {
+            None => SizeLimits::default(),
+            Some(raw) => SizeLimits::parse(raw)
+                .map_err(|_| malformed("BUCKETLINK_MAX_OBJECT_BYTES", raw, "expected type=size pairs such as image=100MiB,video=20GiB"))?,
+        };
+
         Ok(Config {
             table: required("BUCKETLINK_TABLE")?,
             provider_role_arn,
@@ -117,6 +128,7 @@ impl Config {
             sweep_queue_url: get("BUCKETLINK_SWEEP_QUEUE_URL").map(str::to_owned),
             event_bus: get("BUCKETLINK_EVENT_BUS").map(str::to_owned),
             s3_path_style,
+            object_limits,
         })
     }
 
@@ -185,6 +197,7 @@ mod tests {
             ("BUCKETLINK_URL_TTL_SECONDS", "15m"),
             ("BUCKETLINK_URL_TTL_SECONDS", "604801"),
             ("BUCKETLINK_S3_PATH_STYLE", "yes please"),
+            ("BUCKETLINK_MAX_OBJECT_BYTES", "image=big"),
         ];
         for (name, value) in cases {
             let mut pairs = minimal();
@@ -204,11 +217,13 @@ mod tests {
             ("BUCKETLINK_S3_PATH_STYLE", "TRUE"),
             ("BUCKETLINK_SWEEP_QUEUE_URL", "http://127.0.0.1:5000/111111111111/sweep"),
             ("BUCKETLINK_EVENT_BUS", "bucketlink"),
+            ("BUCKETLINK_MAX_OBJECT_BYTES", "text=1KiB"),
         ]);
         let config = Config::from_vars(&vars(&pairs)).unwrap();
         assert_eq!(config.url_ttl, Duration::from_secs(300));
         assert!(config.s3_path_style);
         assert_eq!(config.event_bus.as_deref(), Some("bucketlink"));
         assert!(config.sweep_queue_url.is_some());
+        assert_eq!(config.object_limits.of(crate::media::DataType::Text), 1024);
     }
 }

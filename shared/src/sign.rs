@@ -55,6 +55,13 @@ impl std::fmt::Debug for Signer {
     }
 }
 
+/// The methods we presign: GET to read an object, HEAD to inspect it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+}
+
 /// What is signed: one object, addressed as S3 expects.
 pub struct Target<'a> {
     pub region: &'a str,
@@ -171,6 +178,10 @@ impl Signer {
 
     /// A presigned GET URL for `target`, valid `expires` from `now`.
     pub fn presign_get(&self, endpoint: &Endpoint, target: &Target<'_>, now: SystemTime, expires: Duration) -> String {
+        self.presign(Method::Get, endpoint, target, now, expires)
+    }
+
+    pub fn presign(&self, method: Method, endpoint: &Endpoint, target: &Target<'_>, now: SystemTime, expires: Duration) -> String {
         let amz_date = amz_date(now);
         let amz_date = std::str::from_utf8(&amz_date).expect("ASCII");
         let date = &amz_date[..8];
@@ -231,7 +242,10 @@ impl Signer {
         let mut signature = [0u8; 64];
         SCRATCH.with_borrow_mut(|buf| {
             buf.clear();
-            buf.extend_from_slice(b"GET\n");
+            buf.extend_from_slice(match method {
+                Method::Get => b"GET\n",
+                Method::Head => b"HEAD\n",
+            });
             buf.extend_from_slice(&url.as_bytes()[path_start..path_end]);
             buf.push(b'\n');
             buf.extend_from_slice(&url.as_bytes()[query_start..before_token]);
@@ -267,7 +281,7 @@ mod tests {
     use aws_sigv4::sign::v4;
 
     /// What the `aws-sigv4` crate produces for the same request, as S3 presigning configures it.
-    fn reference(signer_creds: &Credentials, url: &str, region: &str, now: SystemTime, expires: Duration) -> String {
+    fn reference(signer_creds: &Credentials, method: &str, url: &str, region: &str, now: SystemTime, expires: Duration) -> String {
         let identity = signer_creds.clone().into();
         let mut settings = SigningSettings::default();
         settings.signature_location = aws_sigv4::http_request::SignatureLocation::QueryParams;
@@ -283,7 +297,7 @@ mod tests {
             .build()
             .unwrap()
             .into();
-        let request = SignableRequest::new("GET", url, std::iter::empty(), SignableBody::UnsignedPayload).unwrap();
+        let request = SignableRequest::new(method, url, std::iter::empty(), SignableBody::UnsignedPayload).unwrap();
         let (instructions, _) = sign(request, &params).unwrap().into_parts();
         let mut http = http::Request::builder().uri(url).body(()).unwrap();
         instructions.apply_to_request_http1x(&mut http);
@@ -324,9 +338,11 @@ mod tests {
                     (Endpoint::from_url(Some("http://127.0.0.1:4566")), true, "acme-data", "us-east-1"),
                 ] {
                     let target = Target { region, bucket, key, path_style };
-                    let ours = signer.presign_get(&endpoint, &target, now, Duration::from_secs(900));
-                    let unsigned = &ours[..ours.find('?').unwrap()];
-                    assert_eq!(ours, reference(&creds, unsigned, region, now, Duration::from_secs(900)), "key {key:?}");
+                    for (method, name) in [(Method::Get, "GET"), (Method::Head, "HEAD")] {
+                        let ours = signer.presign(method, &endpoint, &target, now, Duration::from_secs(900));
+                        let unsigned = &ours[..ours.find('?').unwrap()];
+                        assert_eq!(ours, reference(&creds, name, unsigned, region, now, Duration::from_secs(900)), "{name} key {key:?}");
+                    }
                 }
             }
         }

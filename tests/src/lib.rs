@@ -5,6 +5,7 @@ pub mod api;
 pub mod emulator;
 pub mod fixtures;
 pub mod runtime;
+pub mod samples;
 
 pub use emulator::{Account, Emulator, Mode};
 pub use fixtures::{Customer, CustomerSpec, Permissions, Provider, Sweep, Trust};

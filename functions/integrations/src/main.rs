@@ -1,14 +1,18 @@
 //! The integrations API (API Gateway HTTP API, payload v2): parse, call `bucketlink`, shape the response.
 
 use apigw::{header, outcome, problem, respond, route, tenant};
-use bucketlink::api::{parse_body, Problem};
+use bucketlink::api::{parse_body, parse_body_up_to, Problem};
 use bucketlink::arn::RoleArn;
 use bucketlink::aws::Clients;
 use bucketlink::checks::Checker;
 use bucketlink::config::Config;
 use bucketlink::ids::TenantId;
+use bucketlink::import::{self, ImportRequest};
+use bucketlink::objects::Inspector;
 use bucketlink::service::{AttachRequest, CreateRequest, LintRequest, Service};
+use bucketlink::sign::Endpoint;
 use bucketlink::store::Store;
+use bucketlink::sts::CredentialCache;
 use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
 
 #[tokio::main]
@@ -19,11 +23,13 @@ async fn main() -> Result<(), Error> {
     let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
     let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
     let service = Service::new(Store::new(clients.dynamodb.clone(), &config.table), checker, principal);
-    let service = &service;
-    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, request).await) })).await
+    let endpoint = Endpoint::from_url(clients.sdk.endpoint_url());
+    let inspector = Inspector::new(CredentialCache::new(clients.sts.clone()), endpoint, config.s3_path_style, config.object_limits.clone());
+    let (service, inspector) = (&service, &inspector);
+    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, inspector, request).await) })).await
 }
 
-async fn handle(service: &Service, request: Request) -> Response<Body> {
+async fn handle(service: &Service, inspector: &Inspector, request: Request) -> Response<Body> {
     let Some(tenant) = tenant(&request) else { return problem(&Problem::unauthenticated()) };
     let (method, segments) = route(&request);
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -38,6 +44,10 @@ async fn handle(service: &Service, request: Request) -> Response<Body> {
         ("PUT", ["integrations", id]) => attach(service, &tenant, id, &request).await,
         ("DELETE", ["integrations", id]) => outcome(204, service.delete(&tenant, id).await),
         ("POST", ["integrations", id, "validate"]) => outcome(200, service.validate(&tenant, id).await),
+        ("POST", ["integrations", id, "import-check"]) => match parse_body_up_to::<ImportRequest>(body, import::MAX_BODY_BYTES) {
+            Ok(rows) => outcome(200, import::check(service.store(), inspector, &tenant, id, &rows).await),
+            Err(e) => outcome::<()>(400, Err(e)),
+        },
         ("POST", ["policy", "lint"]) => match parse_body::<LintRequest>(body) {
             Ok(lint) => outcome(200, service.lint(&tenant, lint).await),
             Err(e) => outcome::<()>(400, Err(e)),

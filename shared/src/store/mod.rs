@@ -8,6 +8,7 @@
 //!   names a bucket.
 //! - history: `pk = TENANT#<tenant>`, `sk = HISTORY#<id>#<checked_at>#<version>`; `status`,
 //!   `checks`, and `expires_at` (number, epoch seconds: the table's TTL attribute, 30 days on).
+//! - prevalidation record of an object: see `records`.
 //! - idempotency record: `pk = TENANT#<tenant>`, `sk = IDEMPOTENCY#<key>`; `request`,
 //!   `status` (number), `body`, `expires_at` (24 hours on).
 //!
@@ -33,6 +34,9 @@ use crate::external_id::ExternalId;
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
 use crate::integration::{Integration, Status};
 use crate::region::Region;
+
+mod records;
+pub use records::{normalize_sequencer, Written};
 
 pub const BY_BUCKET_INDEX: &str = "by_bucket";
 pub const TTL_ATTRIBUTE: &str = "expires_at";

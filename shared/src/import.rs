@@ -1,0 +1,193 @@
+//! The import check: which rows of an import file will work, before the customer imports it.
+//!
+//! Per row, in order: a `global_key` not seen before in the file, a known declared `media_type`,
+//! a `row_data` URL naming the integration's bucket (and prefix, and region when the URL names
+//! one), an object that exists and is readable, and bytes of the declared type. Objects are
+//! judged from fresh prevalidation records where there are some, the rest are inspected with
+//! bounded concurrency. Rows borrow from the request body: each row's text is held once.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::api::Error;
+use crate::ids::{IntegrationId, TenantId};
+use crate::integration::Integration;
+use crate::media::DataType;
+use crate::objects::{Inspector, ObjectRecord, ObjectStatus};
+use crate::s3url;
+use crate::store::Store;
+
+pub const MAX_ROWS: usize = 10_000;
+/// An import file of 10,000 rows with long URLs; still under Lambda's 6 MB request limit.
+pub const MAX_BODY_BYTES: usize = 6 * 1000 * 1000;
+/// A prevalidation record younger than this is trusted instead of reading the object again.
+const RECORD_FRESH_FOR: Duration = Duration::from_secs(3600);
+const CONCURRENCY: usize = 16;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRow<'a> {
+    #[serde(borrow)]
+    pub row_data: Cow<'a, str>,
+    #[serde(borrow)]
+    pub global_key: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub media_type: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest<'a> {
+    #[serde(borrow)]
+    pub rows: Vec<ImportRow<'a>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowStatus {
+    Ok,
+    Error,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RowResult<'a> {
+    pub global_key: &'a str,
+    pub row_data: &'a str,
+    pub status: RowStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<DataType>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub ok: usize,
+    pub by_code: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportReport<'a> {
+    pub summary: Summary,
+    pub results: Vec<RowResult<'a>>,
+}
+
+/// A row's verdict before its object is looked at: an error, or the key to look at.
+enum Pending {
+    Done(&'static str, String),
+    Object { key: String, declared: Option<DataType> },
+}
+
+fn fresh(record: &ObjectRecord) -> bool {
+    let Ok(checked) = time::OffsetDateTime::parse(&record.checked_at, &time::format_description::well_known::Rfc3339) else { return false };
+    (time::OffsetDateTime::now_utc() - checked).unsigned_abs() < RECORD_FRESH_FOR
+}
+
+async fn inspect(inspector: &Inspector, integration: &Integration, key: String) -> (String, Result<ObjectRecord, String>) {
+    let result = inspector.inspect(integration, &key).await.map_err(|e| e.to_string());
+    (key, result)
+}
+
+pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, id: &str, request: &'a ImportRequest<'a>) -> Result<ImportReport<'a>, Error> {
+    if request.rows.is_empty() || request.rows.len() > MAX_ROWS {
+        return Err(Error::Invalid {
+            field: "rows".into(),
+            code: "INVALID_FIELD",
+            message: format!("rows must hold 1 to {MAX_ROWS} rows, got {}", request.rows.len()),
+        });
+    }
+    let integration_id = IntegrationId::parse(id).map_err(|_| Error::NotFound(id.to_owned()))?;
+    let integration = store.get(tenant, integration_id.as_str()).await?.ok_or_else(|| Error::NotFound(id.to_owned()))?;
+    let (Some(bucket), true) = (&integration.bucket, integration.status.serves_data()) else {
+        return Err(Error::NotReady { id: id.to_owned(), status: integration.status.as_str() });
+    };
+
+    let mut seen = HashSet::with_capacity(request.rows.len());
+    let pending: Vec<Pending> = request
+        .rows
+        .iter()
+        .map(|row| {
+            if row.global_key.trim().is_empty() {
+                return Pending::Done("MISSING_GLOBAL_KEY", "Every row needs a global_key.".into());
+            }
+            if !seen.insert(row.global_key.as_ref()) {
+                return Pending::Done("DUPLICATE_GLOBAL_KEY", format!("global_key {:?} is used by an earlier row; global keys must be unique.", row.global_key));
+            }
+            let declared = match row.media_type.as_deref().map(|m| (m, DataType::from_declared(m))) {
+                None => None,
+                Some((_, Some(t))) => Some(t),
+                Some((m, None)) => {
+                    let known: Vec<&str> = DataType::ALL.iter().map(|t| t.as_str()).collect();
+                    return Pending::Done("INVALID_MEDIA_TYPE", format!("media_type {m:?} is not one of {} (or a MIME type of one).", known.join(", ")));
+                }
+            };
+            let object = match s3url::parse_for(&row.row_data, bucket, &integration.prefix) {
+                Ok(object) => object,
+                Err(e) => return Pending::Done(e.code(), e.to_string()),
+            };
+            if let (Some(named), Some(actual)) = (&object.region, &integration.region) {
+                if named != actual {
+                    return Pending::Done("REGION_MISMATCH", format!("The URL names region {named}, but bucket {bucket} is in {actual}: use its {actual} URL."));
+                }
+            }
+            Pending::Object { key: object.key, declared }
+        })
+        .collect();
+
+    let keys: Vec<&str> = {
+        let mut distinct = HashSet::new();
+        pending.iter().filter_map(|p| if let Pending::Object { key, .. } = p { Some(key.as_str()) } else { None }).filter(|k| distinct.insert(*k)).collect()
+    };
+    let mut records: HashMap<String, Result<ObjectRecord, String>> =
+        store.object_records(tenant, &integration.id, &keys).await?.into_iter().filter(|(_, r)| fresh(r)).map(|(k, r)| (k, Ok(r))).collect();
+    let to_inspect: Vec<String> = keys.into_iter().filter(|k| !records.contains_key(*k)).map(str::to_owned).collect();
+    let inspected: Vec<(String, Result<ObjectRecord, String>)> =
+        stream::iter(to_inspect).map(|key| inspect(inspector, &integration, key)).buffer_unordered(CONCURRENCY).collect().await;
+    records.extend(inspected);
+
+    let mut by_code = BTreeMap::new();
+    let results: Vec<RowResult<'a>> = request
+        .rows
+        .iter()
+        .zip(pending)
+        .map(|(row, pending)| {
+            let mut result = RowResult { global_key: &row.global_key, row_data: &row.row_data, status: RowStatus::Error, code: None, message: None, media_type: None };
+            let verdict = match pending {
+                Pending::Done(code, message) => Err((code.to_owned(), message)),
+                Pending::Object { key, declared } => match records.get(&key) {
+                    None => Err(("OBJECT_NOT_CHECKED".to_owned(), "The object was not checked.".to_owned())),
+                    Some(Err(e)) => Err(("OBJECT_NOT_CHECKED".to_owned(), format!("The object could not be checked right now ({e}); run the check again."))),
+                    Some(Ok(record)) if record.status == ObjectStatus::Rejected => Err((record.code.clone(), record.reason.clone())),
+                    Some(Ok(record)) => {
+                        result.media_type = record.data_type;
+                        match (declared, record.data_type) {
+                            (Some(d), Some(actual)) if d != actual => Err((
+                                "MEDIA_TYPE_MISMATCH".to_owned(),
+                                format!("The row declares {} but the object is {} ({}).", d.as_str(), actual.as_str(), record.media_type.as_deref().unwrap_or("unknown")),
+                            )),
+                            _ => Ok(()),
+                        }
+                    }
+                },
+            };
+            match verdict {
+                Ok(()) => result.status = RowStatus::Ok,
+                Err((code, message)) => {
+                    *by_code.entry(code.clone()).or_insert(0) += 1;
+                    result.code = Some(code);
+                    result.message = Some(message);
+                }
+            }
+            result
+        })
+        .collect();
+    let ok = results.iter().filter(|r| r.status == RowStatus::Ok).count();
+    Ok(ImportReport { summary: Summary { total: results.len(), ok, by_code }, results })
+}

@@ -1,0 +1,213 @@
+//! `prevalidate` and the import check end to end: real objects of each type in a customer bucket,
+//! announced in each delivery form (S3 notification, SQS, EventBridge), inspected through the
+//! customer's role by the real binary under runtime emulation, with records read back from DynamoDB.
+
+use aws_sdk_dynamodb::Client as Dynamo;
+use bucketlink::ids::{IntegrationId, TenantId};
+use bucketlink::objects::ObjectRecord;
+use bucketlink::store::Store;
+use bucketlink_testkit::api::{call, event};
+use bucketlink_testkit::fixtures::APP_ORIGIN;
+use bucketlink_testkit::samples::{self, Sample};
+use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Provider, Trust};
+use serde_json::{json, Value};
+
+const CUSTOMER: &str = "888888888888";
+const TENANT: &str = "tenant-prevalidate";
+
+struct Setup {
+    integrations: Function,
+    prevalidate: Function,
+    store: Store,
+    id: IntegrationId,
+    customer: Customer,
+    s3: aws_sdk_s3::Client,
+}
+
+async fn setup() -> Setup {
+    let emu = Emulator::shared();
+    let provider = Provider::create(emu).await;
+    let table = provider.table().await;
+    let mut env = provider.function_env(emu, &table);
+    env.push(("BUCKETLINK_MAX_OBJECT_BYTES", samples::LIMITS.to_owned()));
+    let integrations = Function::start("integrations", &env).await;
+    let prevalidate = Function::start("prevalidate", &env).await;
+    let created = call(&integrations, event("POST", "/integrations", Some("{\"name\": \"Rows\"}"), Some(TENANT), &[])).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let mut spec = CustomerSpec::new(CUSTOMER, Trust::ExternalId(created.body["external_id"].as_str().unwrap().to_owned()));
+    spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
+    let customer = Customer::create(emu, &provider.role_arn, spec).await;
+    let s3 = emu.s3(&customer.sdk);
+    for sample in samples::all() {
+        samples::upload(&s3, &customer.bucket, &sample).await;
+    }
+    let body = json!({"name": "Rows", "bucket": customer.bucket, "role_arn": customer.role_arn, "prefix": "rows/"}).to_string();
+    let attached = call(&integrations, event("PUT", &format!("/integrations/{id}"), Some(&body), Some(TENANT), &[])).await;
+    assert_eq!(attached.body["status"], "healthy", "{:#}", attached.body);
+    let store = Store::new(Dynamo::new(&provider.sdk), &table);
+    Setup { integrations, prevalidate, store, id: IntegrationId::parse(&id).unwrap(), customer, s3 }
+}
+
+impl Setup {
+    async fn record(&self, key: &str) -> Option<(ObjectRecord, Option<String>)> {
+        self.store.object_record(&TenantId::parse(TENANT).unwrap(), &self.id, key).await.unwrap()
+    }
+
+    async fn deliver(&self, event: Value) -> Value {
+        self.prevalidate.invoke(event).await.unwrap_or_else(|e| panic!("prevalidate failed: {e}"))
+    }
+}
+
+fn sequencer(n: u32) -> String {
+    format!("0055AED6DCD9{n:06X}")
+}
+
+#[tokio::test]
+async fn every_object_of_a_direct_notification_gets_one_correct_record() {
+    let s = setup().await;
+    let all = samples::all();
+    let outside = "elsewhere/not-ours.jpg";
+    s.s3.put_object().bucket(&s.customer.bucket).key(outside).body(b"\xFF\xD8\xFF".to_vec().into()).send().await.unwrap();
+    let mut records: Vec<Value> = all.iter().enumerate().map(|(n, o)| samples::s3_record(&s.customer.bucket, o.key, o.bytes.len(), &sequencer(n as u32))).collect();
+    records.push(samples::s3_record(&s.customer.bucket, outside, 3, &sequencer(99)));
+    let answer = s.deliver(samples::s3_event(records)).await;
+    assert_eq!(answer["objects"], all.len() + 1);
+    assert_eq!(answer["outcomes"].as_array().unwrap().len(), all.len(), "the object outside the prefix is nobody's: {answer:#}");
+
+    for sample in &all {
+        let (record, stored_sequencer) = s.record(sample.key).await.unwrap_or_else(|| panic!("no record for {}", sample.key));
+        assert_eq!(record.code, sample.expect_code, "{}: {record:#?}", sample.key);
+        assert_eq!(record.data_type.map(|t| t.as_str()), sample.expect_type, "{}", sample.key);
+        assert_eq!(record.key, sample.key, "keys are decoded once");
+        assert!(stored_sequencer.is_some());
+        let ready = sample.expect_code == "READY";
+        assert_eq!(record.status == bucketlink::objects::ObjectStatus::Ready, ready, "{}", sample.key);
+        assert!(ready || record.reason.len() > 40, "a rejection says what to do: {:?}", record.reason);
+    }
+    assert!(s.record(outside).await.is_none());
+
+    let receipt = s.record("rows/receipt.jpg").await.unwrap().0;
+    assert_eq!(receipt.media_type.as_deref(), Some("application/pdf"));
+    assert_eq!(receipt.notes.len(), 2, "both the name and the Content-Type lie: {:?}", receipt.notes);
+    let archived = s.record("rows/archived.jpg").await.unwrap().0;
+    assert_eq!(archived.storage_class.as_deref(), Some("GLACIER"));
+    assert!(archived.reason.contains("restore"), "{}", archived.reason);
+    let huge = s.record("rows/huge.txt").await.unwrap().0;
+    assert!(huge.reason.contains("4.0 KiB"), "{}", huge.reason);
+    let photo = s.record("rows/photo.jpg").await.unwrap().0;
+    assert!(photo.notes.is_empty() && photo.size == Some(all[0].bytes.len() as u64));
+}
+
+#[tokio::test]
+async fn sqs_and_eventbridge_deliveries_and_a_test_event() {
+    let s = setup().await;
+    let bucket = &s.customer.bucket;
+    let wav = "rows/tone.wav";
+    let unicode = "rows/summer 2024/café ü+1.jpg";
+    let queued = samples::sqs_event(&[
+        ("m-ok", samples::s3_event(vec![samples::s3_record(bucket, wav, 1644, &sequencer(1))]).to_string()),
+        ("m-test", samples::test_event(bucket)),
+        ("m-garbage", "{\"not\": \"an s3 event\"".to_owned()),
+    ]);
+    let answer = s.deliver(queued).await;
+    assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": "m-garbage"}]}), "only the broken message is retried");
+    assert_eq!(s.record(wav).await.unwrap().0.code, "READY");
+
+    let bridged = s.deliver(samples::eventbridge_event(CUSTOMER, bucket, unicode, 670, &sequencer(2))).await;
+    assert_eq!(bridged["outcomes"][0]["code"], "READY", "{bridged:#}");
+    assert_eq!(s.record(unicode).await.unwrap().0.data_type.unwrap().as_str(), "image");
+}
+
+#[tokio::test]
+async fn duplicate_and_out_of_order_deliveries_leave_one_correct_record() {
+    let s = setup().await;
+    let bucket = &s.customer.bucket;
+    let key = "rows/notes.txt";
+    let at = |n| samples::s3_event(vec![samples::s3_record(bucket, key, 10, &sequencer(n))]);
+
+    s.deliver(at(5)).await;
+    let first = s.record(key).await.unwrap();
+    assert_eq!(first.0.data_type.unwrap().as_str(), "text");
+    let again = s.deliver(at(5)).await;
+    assert_eq!(again["outcomes"][0]["fate"], "superseded", "a repeated delivery changes nothing");
+    let late = s.deliver(at(4)).await;
+    assert_eq!(late["outcomes"][0]["fate"], "superseded", "an older event arriving late changes nothing");
+    assert_eq!(s.record(key).await.unwrap(), first);
+
+    // The object is overwritten with a PNG; its (newer) event replaces the record.
+    let png = samples::all().into_iter().find(|o| o.key == "rows/icon.png").unwrap();
+    samples::upload(&s.s3, bucket, &Sample { key, ..png }).await;
+    let newer = s.deliver(at(6)).await;
+    assert_eq!(newer["outcomes"][0]["fate"], "recorded");
+    let (record, stored) = s.record(key).await.unwrap();
+    assert_eq!(record.data_type.unwrap().as_str(), "image");
+    assert_eq!(record.notes.len(), 1, "the name says text, the Content-Type and bytes say PNG: {:?}", record.notes);
+    assert!(stored > first.1);
+    // Both an old and the same event again, concurrently: still the one newest record.
+    let (a, b) = tokio::join!(s.deliver(at(3)), s.deliver(at(6)));
+    assert_eq!((a["outcomes"][0]["fate"].as_str(), b["outcomes"][0]["fate"].as_str()), (Some("superseded"), Some("superseded")));
+    assert_eq!(s.record(key).await.unwrap().0, record);
+}
+
+#[tokio::test]
+async fn import_check_reports_every_row_in_order() {
+    let s = setup().await;
+    let bucket = &s.customer.bucket;
+    let url = |key: &str| format!("https://{bucket}.s3.us-east-1.amazonaws.com/{}", samples::event_key(key).replace('+', "%20"));
+    // Prevalidate a few objects first: the check uses those records and inspects the rest.
+    let records = ["rows/photo.jpg", "rows/paper.pdf"].iter().enumerate().map(|(n, k)| samples::s3_record(bucket, k, 1, &sequencer(n as u32))).collect();
+    s.deliver(samples::s3_event(records)).await;
+
+    let rows = json!([
+        {"global_key": "a", "row_data": url("rows/photo.jpg"), "media_type": "IMAGE"},
+        {"global_key": "b", "row_data": format!("s3://{bucket}/rows/paper.pdf"), "media_type": "document"},
+        {"global_key": "c", "row_data": url("rows/clip.mp4")},
+        {"global_key": "a", "row_data": url("rows/tone.wav")},
+        {"global_key": "d", "row_data": url("rows/receipt.jpg"), "media_type": "IMAGE"},
+        {"global_key": "e", "row_data": url("rows/archived.jpg")},
+        {"global_key": "f", "row_data": url("rows/missing.jpg")},
+        {"global_key": "g", "row_data": "https://someone-else.s3.amazonaws.com/rows/photo.jpg"},
+        {"global_key": "h", "row_data": format!("https://{bucket}.s3.eu-west-1.amazonaws.com/rows/photo.jpg")},
+        {"global_key": "i", "row_data": url("rows/berlin.geojson"), "media_type": "spreadsheet"},
+        {"global_key": "j", "row_data": url("rows/summer 2024/café ü+1.jpg"), "media_type": "image/jpeg"},
+        {"global_key": "k", "row_data": url("rows/empty.txt")},
+    ]);
+    let path = format!("/integrations/{}/import-check", s.id);
+    let answer = call(&s.integrations, event("POST", &path, Some(&json!({"rows": rows}).to_string()), Some(TENANT), &[])).await;
+    assert_eq!(answer.status, 200, "{:#}\n{}", answer.body, s.integrations.logs());
+    let results = answer.body["results"].as_array().unwrap();
+    let codes: Vec<(&str, &str)> =
+        results.iter().map(|r| (r["global_key"].as_str().unwrap(), r["code"].as_str().unwrap_or(r["status"].as_str().unwrap()))).collect();
+    assert_eq!(
+        codes,
+        [
+            ("a", "ok"),
+            ("b", "ok"),
+            ("c", "ok"),
+            ("a", "DUPLICATE_GLOBAL_KEY"),
+            ("d", "MEDIA_TYPE_MISMATCH"),
+            ("e", "OBJECT_ARCHIVED"),
+            ("f", "OBJECT_NOT_FOUND"),
+            ("g", "URL_WRONG_BUCKET"),
+            ("h", "REGION_MISMATCH"),
+            ("i", "INVALID_MEDIA_TYPE"),
+            ("j", "ok"),
+            ("k", "EMPTY_OBJECT"),
+        ]
+    );
+    assert_eq!(results[2]["media_type"], "video");
+    assert_eq!(results[0]["row_data"], rows[0]["row_data"]);
+    assert!(results[4]["message"].as_str().unwrap().contains("application/pdf"));
+    let summary = &answer.body["summary"];
+    assert_eq!((summary["total"].as_u64(), summary["ok"].as_u64()), (Some(12), Some(4)));
+    assert_eq!(summary["by_code"]["DUPLICATE_GLOBAL_KEY"], 1);
+    assert_eq!(summary["by_code"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum::<u64>(), 8);
+
+    let too_many: Vec<Value> = (0..10_001).map(|n| json!({"global_key": n.to_string(), "row_data": url("rows/photo.jpg")})).collect();
+    let refused = call(&s.integrations, event("POST", &path, Some(&json!({"rows": too_many}).to_string()), Some(TENANT), &[])).await;
+    assert_eq!((refused.status, refused.body["code"].as_str()), (422, Some("INVALID_FIELD")), "{:#}", refused.body);
+    let unknown_field = call(&s.integrations, event("POST", &path, Some(r#"{"rows": [{"global_key": "a", "url": "x"}]}"#), Some(TENANT), &[])).await;
+    assert_eq!((unknown_field.status, unknown_field.body["code"].as_str()), (422, Some("INVALID_FIELD")));
+    let other_tenant = call(&s.integrations, event("POST", &path, Some(&json!({"rows": rows}).to_string()), Some("tenant-other"), &[])).await;
+    assert_eq!(other_tenant.status, 404);
+}
