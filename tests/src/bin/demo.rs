@@ -1,7 +1,10 @@
 //! The README's first command: the whole flow that exists so far, against the local emulator,
 //! with every function running under Lambda runtime emulation. Prints each step.
 
+use bucketlink::ids::{IntegrationId, TenantId};
+use bucketlink::store::Store;
 use bucketlink_testkit::api::{call, event, Answer};
+use bucketlink_testkit::samples;
 use bucketlink_testkit::fixtures::{unique, APP_ORIGIN};
 use bucketlink_testkit::{emulator::workspace_root, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Sweep, Trust};
 use serde_json::{json, Value};
@@ -53,7 +56,8 @@ async fn main() {
     show("provider principal (what customers trust)", &provider.role_arn);
     let table = provider.table().await;
     show("DynamoDB table", &table);
-    let env = provider.function_env(&emu, &table);
+    let mut env = provider.function_env(&emu, &table);
+    env.push(("BUCKETLINK_MAX_OBJECT_BYTES", samples::LIMITS.to_owned()));
     let integrations = Function::start("integrations", &env).await;
 
     step(3, "The customer starts an integration: POST /integrations (the integrations function)");
@@ -102,7 +106,6 @@ async fn main() {
     }
 
     step(9, "The app asks for signed URLs (sign-url), and fetches one like the browser will");
-    let mut env = env;
     let sweep = Sweep::create(&provider).await;
     env.extend(sweep.env());
     let signer = Function::start("sign-url", &env).await;
@@ -118,7 +121,54 @@ async fn main() {
         }
     }
 
-    step(10, "The scheduled health sweep (revalidate): the customer removes /* from the policy, the sweep notices");
+    step(10, "The customer uploads data rows; prevalidate inspects each one as S3 announces it");
+    let prevalidate = Function::start("prevalidate", &env).await;
+    let s3 = emu.s3(&customer.sdk);
+    let objects = samples::all();
+    for object in &objects {
+        samples::upload(&s3, &bucket, object).await;
+    }
+    let records = objects.iter().enumerate().map(|(n, o)| samples::s3_record(&bucket, o.key, o.bytes.len(), &format!("0055AED6DCD9{n:06X}"))).collect();
+    let answer = prevalidate.invoke(samples::s3_event(records)).await.unwrap_or_else(|e| e);
+    show("objects in the S3 event", &answer["objects"]);
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&provider.sdk), &table);
+    let tenant = TenantId::parse(TENANT).expect("tenant");
+    let integration = IntegrationId::parse(&id).expect("id");
+    let mut stored = store.integration_records(&tenant, &integration, 100).await.expect("records");
+    stored.sort_by(|a, b| a.key.cmp(&b.key));
+    println!("   prevalidation records in DynamoDB:");
+    for record in stored {
+        let data_type = record.data_type.map(|t| t.as_str()).unwrap_or("-");
+        println!("     {:<32} {:<22} {:<10} {}", record.key, record.code, data_type, record.media_type.as_deref().unwrap_or(""));
+        if record.code != "READY" {
+            println!("     {:<32} why: {}", "", record.reason);
+        }
+        for note in &record.notes {
+            println!("     {:<32} note: {note}", "");
+        }
+    }
+
+    step(11, "Before importing, the app checks an import file: POST /integrations/{id}/import-check");
+    let url = |key: &str| format!("https://{bucket}.s3.us-east-1.amazonaws.com/{}", samples::event_key(key).replace('+', "%20"));
+    let rows = json!({"rows": [
+        {"global_key": "row-1", "row_data": url("rows/photo.jpg"), "media_type": "IMAGE"},
+        {"global_key": "row-2", "row_data": url("rows/clip.mp4"), "media_type": "VIDEO"},
+        {"global_key": "row-3", "row_data": format!("s3://{bucket}/rows/paper.pdf"), "media_type": "DOCUMENT"},
+        {"global_key": "row-4", "row_data": url("rows/receipt.jpg"), "media_type": "IMAGE"},
+        {"global_key": "row-2", "row_data": url("rows/tone.wav"), "media_type": "AUDIO"},
+        {"global_key": "row-5", "row_data": url("rows/archived.jpg"), "media_type": "IMAGE"},
+        {"global_key": "row-6", "row_data": url("rows/not-uploaded.jpg"), "media_type": "IMAGE"},
+        {"global_key": "row-7", "row_data": "https://someone-else.s3.amazonaws.com/rows/photo.jpg", "media_type": "IMAGE"}
+    ]});
+    let checked = api(&integrations, "POST", &format!("/integrations/{id}/import-check"), Some(rows)).await;
+    show("HTTP", &checked.status);
+    show("summary", &checked.body["summary"]);
+    for row in checked.body["results"].as_array().into_iter().flatten() {
+        let verdict = row["code"].as_str().unwrap_or("ok");
+        println!("     {:<6} {:<22} {}", row["global_key"].as_str().unwrap_or(""), verdict, row["message"].as_str().unwrap_or(""));
+    }
+
+    step(12, "The scheduled health sweep (revalidate): the customer removes /* from the policy, the sweep notices");
     let revalidate = Function::start("revalidate", &env).await;
     customer.set_permissions(&Permissions::NoObjectWildcard).await;
     let dispatched = revalidate.invoke(fixture("revalidate-schedule.json")).await.unwrap_or_else(|e| e);
@@ -129,15 +179,5 @@ async fn main() {
         show("IntegrationStatusChanged", &change);
     }
 
-    step(11, "The remaining function under Lambda runtime emulation, with its event from events/");
-    for (function, fixture_name) in [("prevalidate", "prevalidate-s3-put.json")] {
-        let running = Function::start(function, &env).await;
-        let answer = running.invoke(fixture(fixture_name)).await.unwrap_or_else(|e| e);
-        let shown = match answer.get("body").and_then(Value::as_str) {
-            Some(body) => format!("{} {body}", answer["statusCode"]),
-            None => answer.to_string(),
-        };
-        show(&format!("{function} <- events/{fixture_name}"), &shown);
-    }
     println!("\nDone. Everything ran against {} and stops with this program.", emu.endpoint);
 }
