@@ -92,3 +92,21 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
     assert_eq!(after["name"], "Renamed during the sweep", "the user's update wins");
     assert_eq!(after["version"].as_u64(), Some(before + 2), "and the sweep's result landed too");
 }
+
+/// The scale benchmark's path (`scripts/bench-sweep`) at a test's size: every integration is
+/// dispatched, checked once and acknowledged; the broken ones, and only they, fail and are announced.
+#[tokio::test]
+async fn a_sweep_over_many_accounts_checks_each_integration_once() {
+    let (integrations, accounts) = (40, 4);
+    // Its own emulator: the call counts must not include the other test's.
+    let emu = Emulator::start(bucketlink_testkit::Mode::Patched);
+    let report = bucketlink_testkit::scale::run(&emu, integrations, accounts, 4, 10).await;
+    // SQS delivers at least once (and moto's receive races under concurrent consumers): a message
+    // may be handled twice, which repeats a check and must not repeat an event.
+    assert!(report.processed >= integrations && report.failed_messages == 0, "{report:#?}");
+    let broken = integrations / 10;
+    assert_eq!((report.failing, report.status_events), (broken, broken), "{report:#?}");
+    assert_eq!(report.calls["dynamodb:Scan"], 4, "one parallel scan of four segments: {report:#?}");
+    assert_eq!(report.calls["sqs:SendMessageBatch"], 4, "ten per batch: {report:#?}");
+    assert_eq!(report.calls["events:PutEvents"], broken, "{report:#?}");
+}

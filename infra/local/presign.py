@@ -184,6 +184,25 @@ class Middleware:
         self.verify = verify
         self._admin_keys: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
+        # Calls per action (sts:AssumeRole, dynamodb:GetItem, ...), for benchmarks: GET /_bucketlink/stats.
+        self._calls: dict[str, int] = {}
+
+    def _count(self, environ, raw_form: bytes | None) -> None:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        action = None
+        services = {"DynamoDB_": "dynamodb", "AmazonSQS": "sqs", "AWSEvents": "events"}
+        prefix = next((service for known, service in services.items() if target.startswith(known)), None)
+        if prefix:
+            action = f"{prefix}:{target.partition('.')[2]}"
+        elif raw_form and b"Action=" in raw_form:
+            name = raw_form.split(b"Action=", 1)[1].split(b"&", 1)[0].decode()
+            action = ("sts:" if name.startswith(("AssumeRole", "GetCallerIdentity")) else "query:") + name
+        else:
+            action = "http:" + environ["REQUEST_METHOD"]
+        with self._lock:
+            self._calls["requests"] = self._calls.get("requests", 0) + 1
+            if action:
+                self._calls[action] = self._calls.get(action, 0) + 1
 
     def __call__(self, environ, start_response):
         environ.pop(_VERIFIED_ENV, None)
@@ -197,6 +216,7 @@ class Middleware:
         method = environ["REQUEST_METHOD"]
         if path.startswith("/_bucketlink/"):
             return self._admin(environ, start_response, path, method)
+        self._count(environ, patches.request_body.value)
         if not self.verify or "HTTP_AUTHORIZATION" in environ or path.startswith("/moto-api") or not patches.auth_enforced():
             return self.app(environ, start_response)
 
@@ -228,6 +248,9 @@ class Middleware:
         body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         if path == "/_bucketlink/health":
             return _json_response(start_response, "200 OK", {"ok": True})
+        if path == "/_bucketlink/stats" and method == "GET":
+            with self._lock:
+                return _json_response(start_response, "200 OK", dict(self._calls))
         if path == "/_bucketlink/clock" and method == "POST":
             offset = patches.advance_clock(float(body.get("advance_seconds", 0)))
             return _json_response(start_response, "200 OK", {"offset_seconds": offset})

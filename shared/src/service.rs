@@ -9,7 +9,7 @@ use crate::arn::{KmsKeyArn, RoleArn};
 use crate::bucket::BucketName;
 use crate::checks::{Checker, Report};
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
-use crate::integration::{now_rfc3339, Connection, Integration};
+use crate::integration::{now_rfc3339, Connection, Integration, Status};
 use crate::policy::lint::{self, Kind};
 use crate::policy::{Grant, Setup};
 use crate::store::{Store, StoreError, StoredResponse};
@@ -193,20 +193,34 @@ impl Service {
             integration.kms_key_arn = connection.kms_key_arn.clone();
         })
         .await
+        .map(|(_, saved)| self.view(saved))
     }
 
     /// The "refresh" button: run every check again.
     pub async fn validate(&self, tenant: &TenantId, id: &str) -> Result<IntegrationView, Error> {
-        self.check_and_save(tenant, id, |_| {}).await
+        self.check_and_save(tenant, id, |_| {}).await.map(|(_, saved)| self.view(saved))
+    }
+
+    /// The sweep's check: every check again, and the status the saved result replaced (of the
+    /// version it was written over, so two sweeps racing never both see the same change).
+    /// `None` for an integration deleted, or still awaiting its role.
+    pub async fn revalidate(&self, tenant: &TenantId, id: &str) -> Result<Option<(Status, Integration)>, Error> {
+        match self.check_and_save(tenant, id, |_| {}).await {
+            Ok(done) => Ok(Some(done)),
+            Err(Error::NotFound(_)) | Err(Error::Invalid { code: "ROLE_NOT_ATTACHED", .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Applies `change`, runs the checks, and saves conditionally on the version read. When
     /// another writer got there first, the change is applied again to what they wrote, and the
     /// checks run again only if what they check changed: nobody's update is lost.
-    async fn check_and_save(&self, tenant: &TenantId, id: &str, change: impl Fn(&mut Integration)) -> Result<IntegrationView, Error> {
+    /// Returns the status it overwrote and the saved integration.
+    async fn check_and_save(&self, tenant: &TenantId, id: &str, change: impl Fn(&mut Integration)) -> Result<(Status, Integration), Error> {
         let mut checked: Option<(Connection, Report)> = None;
         for _ in 0..SAVE_ATTEMPTS {
             let mut integration = self.load(tenant, id).await?;
+            let before = integration.status;
             change(&mut integration);
             let connection = integration.connection().ok_or_else(|| {
                 invalid("role_arn", "ROLE_NOT_ATTACHED", "attach a role first: PUT /integrations/{id} with bucket and role_arn")
@@ -226,7 +240,7 @@ impl Service {
             match self.store.save(&integration).await {
                 Ok(saved) => {
                     self.store.append_history(&saved).await?;
-                    return Ok(self.view(saved));
+                    return Ok((before, saved));
                 }
                 Err(StoreError::Conflict) => checked = Some((connection, report)),
                 Err(e) => return Err(e.into()),

@@ -40,20 +40,48 @@ pub struct StatusChange {
     pub failing_checks: Vec<String>,
 }
 
-/// Reads every integration with a bucket and queues those that have a role, ten per batch.
+/// Integrations of one customer account whose checks start per second of a sweep: hundreds of
+/// integrations in one account are spread over minutes instead of hitting STS at once.
+pub const PER_ACCOUNT_PER_SECOND: usize = 5;
+/// SQS's longest message delay: an account's integrations beyond 15 minutes' worth share it.
+const MAX_DELAY_SECONDS: usize = 900;
+
+/// The delay of each message, given the customer account of each: the n-th integration of an
+/// account waits n / PER_ACCOUNT_PER_SECOND seconds, whatever other accounts have.
+pub fn pacing_delays<'a>(accounts: impl IntoIterator<Item = &'a str>) -> Vec<i32> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    accounts
+        .into_iter()
+        .map(|account| {
+            let n = seen.entry(account).or_default();
+            let delay = (*n / PER_ACCOUNT_PER_SECOND).min(MAX_DELAY_SECONDS);
+            *n += 1;
+            delay as i32
+        })
+        .collect()
+}
+
+/// Reads every integration with a bucket and queues those that have a role, ten per batch, each
+/// delayed so that no customer account sees more than `PER_ACCOUNT_PER_SECOND` checks start per second.
 pub async fn dispatch(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<DispatchSummary, Error> {
     let all = store.with_buckets().await?;
-    let due: Vec<SweepItem> =
-        all.iter().filter(|i| i.status != Status::AwaitingRole).map(|i| SweepItem { tenant: i.tenant.clone(), id: i.id.clone() }).collect();
+    let due: Vec<(&str, SweepItem)> = all
+        .iter()
+        .filter(|i| i.status != Status::AwaitingRole)
+        .filter_map(|i| Some((i.role_arn.as_ref()?.account_id(), SweepItem { tenant: i.tenant.clone(), id: i.id.clone() })))
+        .collect();
+    let delays = pacing_delays(due.iter().map(|(account, _)| *account));
     let mut summary = DispatchSummary { integrations: all.len(), awaiting_role: all.len() - due.len(), dispatched: 0 };
-    for batch in due.chunks(10) {
+    for (batch, delays) in due.chunks(10).zip(delays.chunks(10)) {
         let entries = batch
             .iter()
+            .zip(delays)
             .enumerate()
-            .map(|(n, item)| {
+            .map(|(n, ((_, item), delay))| {
                 aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                     .id(n.to_string())
                     .message_body(serde_json::to_string(item).expect("a sweep item serializes"))
+                    .delay_seconds(*delay)
                     .build()
                     .expect("id and body are set")
             })
@@ -76,12 +104,7 @@ pub async fn dispatch(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str)
 /// Checks one integration again; publishes the change when its status changed. Integrations
 /// deleted since dispatch, or still awaiting their role, are left alone.
 pub async fn revalidate(service: &Service, events: &aws_sdk_eventbridge::Client, bus: &str, item: &SweepItem) -> Result<Option<StatusChange>, Error> {
-    let before = match service.store().get(&item.tenant, item.id.as_str()).await? {
-        Some(i) if i.status != Status::AwaitingRole => i.status,
-        _ => return Ok(None),
-    };
-    let after = service.validate(&item.tenant, item.id.as_str()).await?;
-    let integration = &after.integration;
+    let Some((before, integration)) = service.revalidate(&item.tenant, item.id.as_str()).await? else { return Ok(None) };
     if integration.status == before {
         return Ok(None);
     }
@@ -140,4 +163,20 @@ pub async fn handle_batch(service: &Service, events: &aws_sdk_eventbridge::Clien
         .collect::<Vec<_>>()
         .await;
     outcomes.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_account_is_paced_on_its_own() {
+        let accounts: Vec<&str> = (0..12).map(|n| if n % 3 == 0 { "222222222222" } else { "333333333333" }).collect();
+        let delays = pacing_delays(accounts.iter().copied());
+        // 4 integrations in the first account (all in second 0), 8 in the second (5 in second 0, 3 in second 1).
+        assert_eq!(delays, [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1]);
+        let many = pacing_delays(std::iter::repeat_n("444444444444", 10_000));
+        assert_eq!(many[4_499], 899);
+        assert_eq!(*many.last().unwrap(), 900, "never beyond SQS's longest delay");
+    }
 }

@@ -95,6 +95,12 @@ impl Emulator {
         serde_json::from_value(value).expect("account keys")
     }
 
+    /// Calls served so far, by action (`sts:AssumeRole`, `dynamodb:GetItem`, ...) and in total (`requests`).
+    pub async fn calls(&self) -> serde_json::Value {
+        let response = reqwest::get(format!("{}/_bucketlink/stats", self.endpoint)).await.expect("reach the emulator");
+        serde_json::from_str(&response.text().await.expect("body")).expect("JSON from the emulator")
+    }
+
     /// Moves the clock the emulator uses for expiry checks (sessions, presigned URLs).
     pub async fn advance_clock(&self, seconds: u64) {
         self.admin("clock", serde_json::json!({ "advance_seconds": seconds })).await;

@@ -6,6 +6,7 @@ pub mod emulator;
 pub mod fixtures;
 pub mod runtime;
 pub mod samples;
+pub mod scale;
 
 pub use emulator::{Account, Emulator, Mode};
 pub use fixtures::{Customer, CustomerSpec, Permissions, Provider, Sweep, Trust};
