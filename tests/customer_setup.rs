@@ -27,6 +27,23 @@ fn templates_pass_cfn_lint() {
     }
 }
 
+/// `sam validate --lint` (SAM's transform, then cfn-lint on the result); SAM needs a region, not
+/// credentials.
+#[test]
+fn template_passes_sam_validate_lint() {
+    let root = workspace_root();
+    assert!(Command::new("bash").arg(root.join("infra/local/setup.sh")).arg("tools").status().unwrap().success());
+    let out = Command::new(root.join(".venv-tools/bin/sam"))
+        .args(["validate", "--lint", "--template"])
+        .arg(root.join("template.yaml"))
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.contains("is a valid SAM Template"), "sam validate --lint:\n{report}");
+}
+
 struct Integration {
     provider: Provider,
     customer: Customer,
@@ -169,4 +186,53 @@ async fn cli_commands_create_a_role_that_works() {
         .expect("put-role-policy as printed");
     let role_arn = format!("arn:aws:iam::{CUSTOMER}:role/{role_name}");
     integration.assert_role_works(emu, &role_arn, "hello.txt", None).await;
+}
+
+/// `terraform` is not on this machine: the snippet is parsed as HCL and held against the
+/// CloudFormation template it mirrors (same inputs, same statements, same output).
+#[test]
+fn terraform_snippet_mirrors_the_cloudformation_template() {
+    let root = workspace_root();
+    let text = std::fs::read_to_string(root.join("infra/customer/bucketlink-access.tf")).unwrap();
+    let body: hcl::Body = hcl::from_str(&text).expect("the snippet is valid HCL");
+    let labels = |kind: &str| -> Vec<String> {
+        body.blocks()
+            .filter(|b| b.identifier() == kind)
+            .map(|b| b.labels().iter().map(|l| l.as_str().to_owned()).collect::<Vec<_>>().join("."))
+            .collect()
+    };
+    let snake = |camel: &str| camel.chars().enumerate().fold(String::new(), |mut out, (i, c)| {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+        out
+    });
+    let template = bucketlink::policy::CUSTOMER_TEMPLATE;
+    let parameters: Vec<String> = template
+        .split("\nParameters:\n")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':'))
+        .map(|l| snake(l.trim().trim_end_matches(':')))
+        .collect();
+    assert_eq!(parameters.len(), 6, "{parameters:?}");
+    let mut variables = labels("variable");
+    variables.sort();
+    let mut expected = parameters.clone();
+    expected.sort();
+    assert_eq!(variables, expected, "one variable per CloudFormation parameter");
+    assert_eq!(labels("resource"), ["aws_iam_role.bucketlink_access", "aws_iam_role_policy.bucketlink_read"]);
+    assert_eq!(labels("output"), ["role_arn"]);
+    for sid in ["BucketlinkDelegatedAccess", "ReadObjects", "ListObjects", "LocateBucket", "DecryptObjects"] {
+        assert!(text.contains(&format!("Sid      = \"{sid}\"")) || text.contains(&format!("Sid       = \"{sid}\"")), "{sid}");
+        assert!(template.contains(&format!("Sid: {sid}")), "{sid} is in the CloudFormation template too");
+    }
+    assert!(text.contains(r#"Condition = { StringEquals = { "sts:ExternalId" = var.external_id } }"#));
+    assert!(text.contains(r#"Resource = "${local.bucket_arn}/${var.key_prefix}*""#));
+    assert!(text.contains(r#"{ StringLike = { "s3:prefix" = ["${var.key_prefix}*"] } }"#));
 }

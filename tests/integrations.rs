@@ -15,12 +15,16 @@ struct Api {
     table: String,
 }
 
+const TEMPLATE_URL: &str = "https://bucketlink-templates.s3.amazonaws.com/bucketlink-access.yaml";
+
 impl Api {
     async fn start() -> Api {
         let emu = Emulator::shared();
         let provider = Provider::create(emu).await;
         let table = provider.table().await;
-        let function = Function::start("integrations", &provider.function_env(emu, &table)).await;
+        let mut env = provider.function_env(emu, &table);
+        env.push(("BUCKETLINK_CUSTOMER_TEMPLATE_URL", TEMPLATE_URL.to_owned()));
+        let function = Function::start("integrations", &env).await;
         Api { function, provider, table }
     }
 
@@ -77,6 +81,8 @@ async fn happy_path_create_setup_attach_checks() {
     assert_eq!(setup["permission_policy"]["Statement"][0]["Resource"], "arn:aws:s3:::acme-happy-data/images/*");
     assert!(setup["cli_commands"].as_array().unwrap().len() == 3);
     assert!(setup["cloudformation"]["parameters"].as_array().unwrap().iter().any(|p| p["ParameterValue"] == external_id));
+    let quick_create = setup["cloudformation"]["quick_create_url"].as_str().unwrap();
+    assert!(quick_create.contains("templateURL=https%3A%2F%2Fbucketlink-templates.") && quick_create.contains(&format!("param_ExternalId={external_id}")), "{quick_create}");
 
     let (id, customer) = api.create_with_customer(|_, _| {}).await;
     let attached = api.attach(&id, &customer).await;

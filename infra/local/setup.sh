@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Installs the local AWS emulator into .venv at the repository root (idempotent, quiet when done).
+# Installs Python requirements into a venv at the repository root (idempotent, quiet when done).
+#   infra/local/setup.sh          the local AWS emulator (infra/local/requirements.txt → .venv)
+#   infra/local/setup.sh tools    sam, cargo-lambda, zig (infra/tools/requirements.txt → .venv-tools)
 # Needs only python3 with venv/pip; everything else comes from PyPI.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-req="$root/infra/local/requirements.txt"
-venv="$root/.venv"
+case "${1:-emulator}" in
+  emulator) req="$root/infra/local/requirements.txt"; venv="$root/.venv" ;;
+  tools) req="$root/infra/tools/requirements.txt"; venv="$root/.venv-tools" ;;
+  *) echo "usage: $0 [emulator|tools]" >&2; exit 2 ;;
+esac
 stamp="$venv/.requirements.sha256"
 want="$(sha256sum "$req" | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
-echo "setting up the local AWS emulator in $venv ..." >&2
+echo "installing $(basename "$(dirname "$req")")/$(basename "$req") into $venv ..." >&2
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
 echo "$want" > "$stamp"

@@ -40,6 +40,9 @@ pub struct Config {
     /// `BUCKETLINK_MAX_OBJECT_BYTES`: size limits per data type for importable objects
     /// (`image=100MiB,video=20GiB`; unnamed types keep their defaults).
     pub object_limits: SizeLimits,
+    /// `BUCKETLINK_CUSTOMER_TEMPLATE_URL`: where `infra/customer/bucketlink-access.yaml` is
+    /// published (https); the API then returns a CloudFormation quick-create link.
+    pub customer_template_url: Option<String>,
 }
 
 pub const DEFAULT_URL_TTL_SECONDS: u64 = 900;
@@ -120,6 +123,11 @@ impl Config {
                 .map_err(|_| malformed("BUCKETLINK_MAX_OBJECT_BYTES", raw, "expected type=size pairs such as image=100MiB,video=20GiB"))?,
         };
 
+        let customer_template_url = get("BUCKETLINK_CUSTOMER_TEMPLATE_URL").map(str::to_owned);
+        if let Some(url) = customer_template_url.as_deref().filter(|u| !u.starts_with("https://") || u.contains(char::is_whitespace)) {
+            return Err(malformed("BUCKETLINK_CUSTOMER_TEMPLATE_URL", url, "expected the https URL of the published template"));
+        }
+
         Ok(Config {
             table: required("BUCKETLINK_TABLE")?,
             provider_role_arn,
@@ -129,6 +137,7 @@ impl Config {
             event_bus: get("BUCKETLINK_EVENT_BUS").map(str::to_owned),
             s3_path_style,
             object_limits,
+            customer_template_url,
         })
     }
 
@@ -198,6 +207,7 @@ mod tests {
             ("BUCKETLINK_URL_TTL_SECONDS", "604801"),
             ("BUCKETLINK_S3_PATH_STYLE", "yes please"),
             ("BUCKETLINK_MAX_OBJECT_BYTES", "image=big"),
+            ("BUCKETLINK_CUSTOMER_TEMPLATE_URL", "http://templates.example.com/t.yaml"),
         ];
         for (name, value) in cases {
             let mut pairs = minimal();

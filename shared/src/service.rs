@@ -75,6 +75,7 @@ pub struct Service {
     store: Store,
     checker: Checker,
     provider_principal: RoleArn,
+    customer_template_url: Option<String>,
 }
 
 fn invalid(field: &str, code: &'static str, message: impl ToString) -> Error {
@@ -103,7 +104,13 @@ fn kms(raw: Option<&str>) -> Result<Option<KmsKeyArn>, Error> {
 
 impl Service {
     pub fn new(store: Store, checker: Checker, provider_principal: RoleArn) -> Self {
-        Service { store, checker, provider_principal }
+        Service { store, checker, provider_principal, customer_template_url: None }
+    }
+
+    /// Setups then carry a CloudFormation quick-create link to the template published at `url`.
+    pub fn with_customer_template(mut self, url: Option<String>) -> Self {
+        self.customer_template_url = url;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -122,6 +129,13 @@ impl Service {
             }
             .setup()
         });
+        let setup = match (setup, &self.customer_template_url) {
+            (Some(mut setup), Some(url)) => {
+                setup.cloudformation = setup.cloudformation.with_quick_create(url, self.provider_principal.partition());
+                Some(setup)
+            }
+            (setup, _) => setup,
+        };
         IntegrationView {
             provider_principal: self.provider_principal.to_string(),
             provider_account_id: self.provider_principal.account_id().to_owned(),

@@ -71,7 +71,7 @@ pub struct Target<'a> {
 }
 
 /// Query-component encoding: every byte but `A-Za-z0-9-_.~` as `%XX`.
-fn encode_query_into(value: &str, out: &mut String) {
+pub(crate) fn encode_query_into(value: &str, out: &mut String) {
     for &b in value.as_bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);

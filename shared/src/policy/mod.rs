@@ -39,6 +39,33 @@ pub struct Setup {
 pub struct CloudFormation {
     pub template_body: &'static str,
     pub parameters: Vec<Parameter>,
+    /// The console's quick-create page with every parameter filled in, when the template is
+    /// published (`BUCKETLINK_CUSTOMER_TEMPLATE_URL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quick_create_url: Option<String>,
+}
+
+impl CloudFormation {
+    /// Adds the quick-create link for the template published at `template_url`.
+    pub fn with_quick_create(mut self, template_url: &str, partition: Partition) -> Self {
+        let console = match partition {
+            Partition::Aws => "https://console.aws.amazon.com",
+            Partition::AwsCn => "https://console.amazonaws.cn",
+            Partition::AwsUsGov => "https://console.amazonaws-us-gov.com",
+        };
+        let mut url = format!("{console}/cloudformation/home#/stacks/quickcreate?templateURL=");
+        crate::sign::encode_query_into(template_url, &mut url);
+        url.push_str("&stackName=");
+        url.push_str(ROLE_NAME);
+        for p in &self.parameters {
+            url.push_str("&param_");
+            url.push_str(p.parameter_key);
+            url.push('=');
+            crate::sign::encode_query_into(&p.parameter_value, &mut url);
+        }
+        self.quick_create_url = Some(url);
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +134,7 @@ impl Grant<'_> {
                 p("KmsKeyArn", self.kms_key.map(KmsKeyArn::as_str).unwrap_or_default()),
                 p("RoleName", ROLE_NAME),
             ],
+            quick_create_url: None,
         }
     }
 
@@ -282,6 +310,22 @@ mod tests {
             assert!(CUSTOMER_TEMPLATE.contains(&format!("\n  {}:\n", p.parameter_key)), "{} is declared", p.parameter_key);
         }
         assert_eq!(cfn.parameters.iter().find(|p| p.parameter_key == "ExternalId").unwrap().parameter_value, f.external_id.as_str());
+    }
+
+    #[test]
+    fn quick_create_link_carries_every_parameter() {
+        let f = Fixture::new("images/");
+        let template = "https://bucketlink-templates.s3.amazonaws.com/bucketlink-access.yaml";
+        let cfn = f.grant(true).cloudformation().with_quick_create(template, Partition::Aws);
+        let url = cfn.quick_create_url.unwrap();
+        assert!(url.starts_with("https://console.aws.amazon.com/cloudformation/home#/stacks/quickcreate?templateURL=https%3A%2F%2Fbucketlink-templates.s3.amazonaws.com%2Fbucketlink-access.yaml&stackName=BucketlinkAccess&"), "{url}");
+        assert!(url.contains(&format!("&param_ExternalId={}", f.external_id.as_str())), "{url}");
+        assert!(url.contains("&param_KeyPrefix=images%2F"), "{url}");
+        for p in &cfn.parameters {
+            assert!(url.contains(&format!("&param_{}=", p.parameter_key)), "{}", p.parameter_key);
+        }
+        let cn = f.grant(true).cloudformation().with_quick_create(template, Partition::AwsCn);
+        assert!(cn.quick_create_url.unwrap().starts_with("https://console.amazonaws.cn/"));
     }
 
     #[test]
