@@ -35,8 +35,9 @@ async fn main() -> Result<(), Error> {
 async fn handle(service: &SignService, request: Request) -> Response<Body> {
     let Some(tenant) = tenant(&request) else { return problem(&Problem::unauthenticated()) };
     let (method, segments) = route(&request);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let id = match (method.as_str(), segments.as_slice()) {
-        ("POST", [first, id, last]) if first == "integrations" && last == "sign" => id.clone(),
+        ("POST", ["integrations", id, "sign"]) => id.to_string(),
         _ => return problem(&Problem::route_not_found(&method, request.uri().path())),
     };
     let answer = match parse_body::<SignRequest>(request.body().as_ref()) {

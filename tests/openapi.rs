@@ -1,0 +1,137 @@
+//! `openapi.json` against the handlers: every route the handlers match is a path of the document
+//! and every path a route; every status the error mapping can produce is declared on every
+//! operation; and each operation, called on the real binaries with good and bad requests, answers
+//! only statuses it declares.
+
+use std::collections::BTreeSet;
+
+use bucketlink_testkit::api::{call, event};
+use bucketlink_testkit::emulator::workspace_root;
+use bucketlink_testkit::fixtures::APP_ORIGIN;
+use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Provider, Trust};
+use serde_json::{json, Value};
+
+const TENANT: &str = "tenant-openapi";
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(workspace_root().join(path)).unwrap()
+}
+
+fn document() -> Value {
+    serde_json::from_str(&read("openapi.json")).expect("openapi.json is JSON")
+}
+
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.insert((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+    ops
+}
+
+/// The route arms of a handler: `("POST", ["integrations", id, "validate"])` is POST /integrations/{id}/validate.
+fn handler_routes(source: &str) -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+        let opening = format!("(\"{method}\", [");
+        for piece in source.split(&opening).skip(1) {
+            let segments = piece.split(']').next().unwrap();
+            let path: String = segments
+                .split(',')
+                .map(|s| s.trim())
+                .map(|s| if let Some(literal) = s.strip_prefix('"') { literal.trim_end_matches('"').to_owned() } else { format!("{{{s}}}") })
+                .map(|s| format!("/{s}"))
+                .collect();
+            routes.insert((method.to_owned(), path));
+        }
+    }
+    routes
+}
+
+/// Every status the one error mapping (and the API Gateway helpers) can answer.
+fn error_statuses() -> BTreeSet<String> {
+    read("shared/src/api.rs")
+        .split("Problem::new(")
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().get(..3).filter(|s| s.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn routes_and_error_statuses_match_the_handlers() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut routes = handler_routes(&read("functions/integrations/src/main.rs"));
+    routes.extend(handler_routes(&read("functions/sign-url/src/main.rs")));
+    assert_eq!(routes, operations(&doc), "the handlers' routes are exactly the document's operations");
+
+    let errors = error_statuses();
+    assert!(errors.len() >= 8 && errors.contains("401") && errors.contains("422"), "{errors:?}");
+    for (method, path) in operations(&doc) {
+        let declared = &doc["paths"][&path][method.to_ascii_lowercase()]["responses"];
+        for status in &errors {
+            assert!(declared.get(status).is_some(), "{method} {path} does not declare {status}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_operation_answers_only_what_it_declares() {
+    let doc = document();
+    let emu = Emulator::shared();
+    let provider = Provider::create(emu).await;
+    let table = provider.table().await;
+    let env = provider.function_env(emu, &table);
+    let integrations = Function::start("integrations", &env).await;
+    let sign = Function::start("sign-url", &env).await;
+
+    let created = call(&integrations, event("POST", "/integrations", Some("{\"name\": \"Docs\"}"), Some(TENANT), &[])).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let mut spec = CustomerSpec::new("999999999999", Trust::ExternalId(created.body["external_id"].as_str().unwrap().to_owned()));
+    spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
+    let customer = Customer::create(emu, &provider.role_arn, spec).await;
+    let bucket = customer.bucket.clone();
+    let attach = json!({"name": "Docs", "bucket": bucket, "role_arn": customer.role_arn}).to_string();
+    let object = format!("s3://{bucket}/hello.txt");
+    let missing = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+    // (operation, request path, body, tenant): the good request first, then ways to get it wrong.
+    let cases: Vec<(&str, &str, String, Option<String>, Option<&str>)> = vec![
+        ("POST", "/integrations", "/integrations".into(), Some("{\"bucket\": \"docs-bucket\"}".into()), Some(TENANT)),
+        ("POST", "/integrations", "/integrations".into(), Some("{\"bucket\": \"Not A Bucket\"}".into()), Some(TENANT)),
+        ("POST", "/integrations", "/integrations".into(), Some("{nope".into()), Some(TENANT)),
+        ("POST", "/integrations", "/integrations".into(), Some(format!("{{\"name\": \"{}\"}}", "x".repeat(300_000))), Some(TENANT)),
+        ("POST", "/integrations", "/integrations".into(), Some("{}".into()), None),
+        ("GET", "/integrations", "/integrations?limit=10".into(), None, Some(TENANT)),
+        ("GET", "/integrations", "/integrations?limit=0".into(), None, Some(TENANT)),
+        ("PUT", "/integrations/{id}", format!("/integrations/{id}"), Some(attach.clone()), Some(TENANT)),
+        ("PUT", "/integrations/{id}", format!("/integrations/{missing}"), Some(attach.clone()), Some(TENANT)),
+        ("GET", "/integrations/{id}", format!("/integrations/{id}"), None, Some(TENANT)),
+        ("GET", "/integrations/{id}", format!("/integrations/{missing}"), None, Some(TENANT)),
+        ("POST", "/integrations/{id}/validate", format!("/integrations/{id}/validate"), None, Some(TENANT)),
+        ("POST", "/integrations/{id}/import-check", format!("/integrations/{id}/import-check"), Some(json!({"rows": [{"global_key": "a", "row_data": object}]}).to_string()), Some(TENANT)),
+        ("POST", "/integrations/{id}/import-check", format!("/integrations/{id}/import-check"), Some("{\"rows\": []}".into()), Some(TENANT)),
+        ("POST", "/integrations/{id}/sign", format!("/integrations/{id}/sign"), Some(json!({"urls": [object]}).to_string()), Some(TENANT)),
+        ("POST", "/integrations/{id}/sign", format!("/integrations/{id}/sign"), Some(json!({"urls": [object], "expires_in": 99999}).to_string()), Some(TENANT)),
+        ("POST", "/integrations/{id}/sign", format!("/integrations/{missing}/sign"), Some(json!({"urls": [object]}).to_string()), Some(TENANT)),
+        ("POST", "/policy/lint", "/policy/lint".into(), Some(json!({"policy": {"Version": "2012-10-17", "Statement": []}}).to_string()), Some(TENANT)),
+        ("POST", "/policy/lint", "/policy/lint".into(), Some("{\"policy\": 5}".into()), Some(TENANT)),
+        ("DELETE", "/integrations/{id}", format!("/integrations/{id}"), None, Some(TENANT)),
+        ("DELETE", "/integrations/{id}", format!("/integrations/{id}"), None, Some(TENANT)),
+        ("POST", "/integrations/{id}/validate", format!("/integrations/{id}/validate"), None, Some(TENANT)),
+    ];
+    let mut seen_success = BTreeSet::new();
+    for (method, template, path, body, tenant) in &cases {
+        let function = if template.ends_with("/sign") { &sign } else { &integrations };
+        let answer = call(function, event(method, path, body.as_deref(), *tenant, &[])).await;
+        let declared = &doc["paths"][*template][method.to_ascii_lowercase()]["responses"];
+        assert!(declared.get(answer.status.to_string()).is_some(), "{method} {path} answered {} which {template} does not declare: {:#}", answer.status, answer.body);
+        assert_ne!(answer.body["code"], "ROUTE_NOT_FOUND", "{method} {path}");
+        if answer.status < 300 {
+            seen_success.insert((method.to_string(), template.to_string()));
+        }
+    }
+    assert_eq!(seen_success, operations(&doc), "every operation was called successfully at least once");
+}
