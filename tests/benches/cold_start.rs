@@ -1,0 +1,46 @@
+//! Cold start of each function: process start to its first event answered, under the runtime
+//! emulation (the first event includes the first AWS call: client setup, connection, one request
+//! to the emulator). Median of 20 starts each, optimized x86_64 build of the same code Lambda runs
+//! on arm64.
+//!
+//!     cargo bench -p bucketlink-testkit --bench cold_start        (scripts/package runs it)
+
+use std::time::{Duration, Instant};
+
+use bucketlink_testkit::emulator::workspace_root;
+use bucketlink_testkit::{Emulator, Function, Mode, Provider, Sweep};
+use serde_json::Value;
+
+const STARTS: usize = 20;
+
+fn fixture(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(workspace_root().join("events").join(name)).unwrap()).unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    let emu = Emulator::start(Mode::Patched);
+    let provider = Provider::create(&emu).await;
+    let table = provider.table().await;
+    let sweep = Sweep::create(&provider).await;
+    let mut env = provider.function_env(&emu, &table);
+    env.extend(sweep.env());
+    println!("cold start: process start to first event answered, median of {STARTS} (min, max)");
+    for (name, event) in [
+        ("integrations", "integrations-list.json"),
+        ("sign-url", "sign-url.json"),
+        ("revalidate", "revalidate-sqs-batch.json"),
+        ("prevalidate", "prevalidate-sqs.json"),
+    ] {
+        let mut times: Vec<Duration> = Vec::with_capacity(STARTS);
+        for _ in 0..STARTS {
+            let started = Instant::now();
+            let function = Function::start(name, &env).await;
+            function.invoke(fixture(event)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+            times.push(started.elapsed());
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!("  {name:<13} {:>6.1} ms  ({:.1}, {:.1})   <- events/{event}", ms(times[STARTS / 2]), ms(times[0]), ms(times[STARTS - 1]));
+    }
+}
