@@ -107,6 +107,7 @@ async fn a_sweep_over_many_accounts_checks_each_integration_once() {
     let broken = integrations / 10;
     assert_eq!((report.failing, report.status_events), (broken, broken), "{report:#?}");
     assert_eq!(report.calls["dynamodb:Scan"], 4, "one parallel scan of four segments: {report:#?}");
-    assert_eq!(report.calls["sqs:SendMessageBatch"], 4, "ten per batch: {report:#?}");
+    let batches = report.calls["sqs:SendMessageBatch"].as_u64().unwrap();
+    assert!((4..=8).contains(&batches), "ten per batch, per scan segment: {report:#?}");
     assert_eq!(report.calls["events:PutEvents"], broken, "{report:#?}");
 }

@@ -14,7 +14,7 @@ use crate::checks::CheckStatus;
 use crate::ids::{IntegrationId, TenantId};
 use crate::integration::Status;
 use crate::service::Service;
-use crate::store::Store;
+use crate::store::{Store, SCAN_SEGMENTS};
 
 /// What one sweep queue message names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +24,7 @@ pub struct SweepItem {
     pub id: IntegrationId,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct DispatchSummary {
     pub integrations: usize,
     pub awaiting_role: usize,
@@ -46,59 +46,89 @@ pub const PER_ACCOUNT_PER_SECOND: usize = 5;
 /// SQS's longest message delay: an account's integrations beyond 15 minutes' worth share it.
 const MAX_DELAY_SECONDS: usize = 900;
 
-/// The delay of each message, given the customer account of each: the n-th integration of an
-/// account waits n / PER_ACCOUNT_PER_SECOND seconds, whatever other accounts have.
-pub fn pacing_delays<'a>(accounts: impl IntoIterator<Item = &'a str>) -> Vec<i32> {
-    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    accounts
-        .into_iter()
-        .map(|account| {
-            let n = seen.entry(account).or_default();
-            let delay = (*n / PER_ACCOUNT_PER_SECOND).min(MAX_DELAY_SECONDS);
-            *n += 1;
-            delay as i32
-        })
-        .collect()
+/// Spreads each customer account's checks over time: the n-th integration of an account waits
+/// n / PER_ACCOUNT_PER_SECOND seconds, whatever other accounts have.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    seen: std::collections::HashMap<String, usize>,
 }
 
-/// Reads every integration with a bucket and queues those that have a role, ten per batch, each
-/// delayed so that no customer account sees more than `PER_ACCOUNT_PER_SECOND` checks start per second.
-pub async fn dispatch(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<DispatchSummary, Error> {
-    let all = store.with_buckets().await?;
-    let due: Vec<(&str, SweepItem)> = all
-        .iter()
-        .filter(|i| i.status != Status::AwaitingRole)
-        .filter_map(|i| Some((i.role_arn.as_ref()?.account_id(), SweepItem { tenant: i.tenant.clone(), id: i.id.clone() })))
-        .collect();
-    let delays = pacing_delays(due.iter().map(|(account, _)| *account));
-    let mut summary = DispatchSummary { integrations: all.len(), awaiting_role: all.len() - due.len(), dispatched: 0 };
-    for (batch, delays) in due.chunks(10).zip(delays.chunks(10)) {
-        let entries = batch
-            .iter()
-            .zip(delays)
-            .enumerate()
-            .map(|(n, ((_, item), delay))| {
-                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                    .id(n.to_string())
-                    .message_body(serde_json::to_string(item).expect("a sweep item serializes"))
-                    .delay_seconds(*delay)
-                    .build()
-                    .expect("id and body are set")
-            })
-            .collect();
-        let out = sqs
-            .send_message_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| Error::Upstream { code: "SWEEP_QUEUE_UNAVAILABLE", message: aws_sdk_sqs::error::DisplayErrorContext(&e).to_string() })?;
-        if !out.failed().is_empty() {
-            return Err(Error::Upstream { code: "SWEEP_QUEUE_REFUSED", message: format!("{} messages were refused", out.failed().len()) });
-        }
-        summary.dispatched += out.successful().len();
+impl Pacer {
+    pub fn delay(&mut self, account: &str) -> i32 {
+        let n = self.seen.entry(account.to_owned()).or_default();
+        let delay = (*n / PER_ACCOUNT_PER_SECOND).min(MAX_DELAY_SECONDS);
+        *n += 1;
+        delay as i32
     }
-    Ok(summary)
+}
+
+/// Queues every integration that has a role, ten per SendMessageBatch, each delayed by the
+/// account's `Pacer`. Reads the index page by page (segments in parallel), so memory stays
+/// bounded by a page whatever the number of integrations.
+pub async fn dispatch(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<DispatchSummary, Error> {
+    let pacer = std::sync::Mutex::new(Pacer::default());
+    let summary = std::sync::Mutex::new(DispatchSummary::default());
+    let segment = |segment: i32| {
+        let (pacer, summary) = (&pacer, &summary);
+        async move {
+            let mut cursor = None;
+            loop {
+                let (page, next) = store.scan_page(segment, cursor).await?;
+                let due: Vec<(i32, SweepItem)> = {
+                    let mut pacer = pacer.lock().unwrap_or_else(|e| e.into_inner());
+                    page.iter()
+                        .filter(|i| i.status != Status::AwaitingRole)
+                        .filter_map(|i| {
+                            let account = i.role_arn.as_ref()?.account_id();
+                            Some((pacer.delay(account), SweepItem { tenant: i.tenant.clone(), id: i.id.clone() }))
+                        })
+                        .collect()
+                };
+                let mut sent = 0;
+                for batch in due.chunks(10) {
+                    sent += send_batch(sqs, queue_url, batch).await?;
+                }
+                {
+                    let mut summary = summary.lock().unwrap_or_else(|e| e.into_inner());
+                    summary.integrations += page.len();
+                    summary.awaiting_role += page.len() - due.len();
+                    summary.dispatched += sent;
+                }
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => return Ok::<_, Error>(()),
+                }
+            }
+        }
+    };
+    futures_util::future::try_join_all((0..SCAN_SEGMENTS).map(segment)).await?;
+    Ok(summary.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+async fn send_batch(sqs: &aws_sdk_sqs::Client, queue_url: &str, batch: &[(i32, SweepItem)]) -> Result<usize, Error> {
+    let entries = batch
+        .iter()
+        .enumerate()
+        .map(|(n, (delay, item))| {
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(n.to_string())
+                .message_body(serde_json::to_string(item).expect("a sweep item serializes"))
+                .delay_seconds(*delay)
+                .build()
+                .expect("id and body are set")
+        })
+        .collect();
+    let out = sqs
+        .send_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|e| Error::Upstream { code: "SWEEP_QUEUE_UNAVAILABLE", message: aws_sdk_sqs::error::DisplayErrorContext(&e).to_string() })?;
+    if !out.failed().is_empty() {
+        return Err(Error::Upstream { code: "SWEEP_QUEUE_REFUSED", message: format!("{} messages were refused", out.failed().len()) });
+    }
+    Ok(out.successful().len())
 }
 
 /// Checks one integration again; publishes the change when its status changed. Integrations
@@ -171,11 +201,11 @@ mod tests {
 
     #[test]
     fn each_account_is_paced_on_its_own() {
-        let accounts: Vec<&str> = (0..12).map(|n| if n % 3 == 0 { "222222222222" } else { "333333333333" }).collect();
-        let delays = pacing_delays(accounts.iter().copied());
+        let mut pacer = Pacer::default();
+        let delays: Vec<i32> = (0..12).map(|n| pacer.delay(if n % 3 == 0 { "222222222222" } else { "333333333333" })).collect();
         // 4 integrations in the first account (all in second 0), 8 in the second (5 in second 0, 3 in second 1).
         assert_eq!(delays, [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1]);
-        let many = pacing_delays(std::iter::repeat_n("444444444444", 10_000));
+        let many: Vec<i32> = (0..10_000).map(|_| pacer.delay("444444444444")).collect();
         assert_eq!(many[4_499], 899);
         assert_eq!(*many.last().unwrap(), 900, "never beyond SQS's longest delay");
     }

@@ -39,9 +39,10 @@ mod records;
 pub use records::{normalize_sequencer, Written};
 
 pub const BY_BUCKET_INDEX: &str = "by_bucket";
+/// Segments of the sweep's parallel scan.
+pub const SCAN_SEGMENTS: i32 = 4;
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 const MAX_PAGE: i32 = 100;
-const SCAN_SEGMENTS: i32 = 4;
 const HISTORY_DAYS: u64 = 30;
 const IDEMPOTENCY_HOURS: u64 = 24;
 
@@ -82,6 +83,10 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// Where the next page of a scan starts.
+#[derive(Debug, Clone)]
+pub struct ScanCursor(Item);
+
 /// A stored answer to a request made with an `Idempotency-Key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -114,6 +119,25 @@ fn integration_sk(id: &str) -> AttributeValue {
 
 fn epoch_seconds_in(seconds: u64) -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default() + seconds
+}
+
+/// Everything a paged read returns: `page` reads one page from a cursor and answers its items
+/// and the next page's cursor.
+async fn all_pages<T, C, F, Fut>(page: F) -> Result<Vec<T>, StoreError>
+where
+    F: Fn(Option<C>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<C>), StoreError>>,
+{
+    let mut found = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (items, next) = page(cursor).await?;
+        found.extend(items);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(found),
+        }
+    }
 }
 
 struct Reader<'a>(&'a Item);
@@ -307,53 +331,47 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    /// Every integration that names a bucket: what the health sweep visits, read as a parallel
-    /// scan of the index in `SCAN_SEGMENTS` segments.
+    /// Every integration that names a bucket (a parallel scan of the index in `SCAN_SEGMENTS`
+    /// segments), all in memory: for tests and tools; the sweep reads page by page.
     pub async fn with_buckets(&self) -> Result<Vec<Integration>, StoreError> {
-        let segments = (0..SCAN_SEGMENTS).map(|segment| self.scan_segment(segment));
-        let mut found = Vec::new();
-        for part in futures_util::future::try_join_all(segments).await? {
-            found.extend(part);
-        }
-        Ok(found)
+        let segments = (0..SCAN_SEGMENTS).map(|segment| all_pages(move |cursor| self.scan_page(segment, cursor)));
+        Ok(futures_util::future::try_join_all(segments).await?.into_iter().flatten().collect())
     }
 
-    async fn scan_segment(&self, segment: i32) -> Result<Vec<Integration>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .index_name(BY_BUCKET_INDEX)
-                .segment(segment)
-                .total_segments(SCAN_SEGMENTS)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await?;
-            for item in out.items() {
-                found.push(from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
+    /// One page (up to 1 MB) of segment `segment` of the parallel scan of every integration
+    /// that names a bucket; the cursor of the next page, if there is one.
+    pub async fn scan_page(&self, segment: i32, cursor: Option<ScanCursor>) -> Result<(Vec<Integration>, Option<ScanCursor>), StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .index_name(BY_BUCKET_INDEX)
+            .segment(segment)
+            .total_segments(SCAN_SEGMENTS)
+            .set_exclusive_start_key(cursor.map(|c| c.0))
+            .send()
+            .await?;
+        let items = out.items().iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, out.last_evaluated_key.map(ScanCursor)))
     }
 
     /// The integrations whose bucket is `bucket`, across tenants.
     pub async fn for_bucket(&self, bucket: &str) -> Result<Vec<Integration>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BY_BUCKET_INDEX)
-            .key_condition_expression("bucket = :b")
-            .expression_attribute_values(":b", s(bucket))
-            .send()
-            .await?;
-        out.items().iter().map(from_item).collect()
+        all_pages(|start| async move {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_BUCKET_INDEX)
+                .key_condition_expression("bucket = :b")
+                .expression_attribute_values(":b", s(bucket))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            let items = out.items().iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+            Ok((items, out.last_evaluated_key))
+        })
+        .await
     }
 
     /// Keeps this check result in the integration's history (expires after 30 days).
