@@ -14,6 +14,11 @@ Each patch is named, small, and pinned by a Rust test that shows stock moto gett
 - errors:   these denials come back in the called service's own error format, which the Rust SDK
             parses (moto's generic <ErrorResponse><Errors> shape reads as an unknown error).
 - presign:  (presign.py) query-string SigV4 is verified: signature, expiry, the session's rights.
+
+And one for speed only, which changes no answer (so no test pins it; scripts/bench-sweep needs it):
+
+- sqs-count: moto recounts every message of the queue (three times) on each send and receive, to
+            build an attribute map it reads one setting from: a 10,000-message sweep took minutes.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from moto.core.exceptions import _RESTError
 from moto.iam import access_control
 from moto.iam.access_control import IAMPolicy, IAMRequestBase, S3IAMRequest
 from moto.iam.models import get_account_id_from, iam_backends
+from moto.sqs.models import Queue, SQSBackend
 from moto.sts.models import sts_backends
 
 import policy
@@ -231,6 +237,31 @@ def _create_aws_request_with_raw_body(self: IAMRequestBase):
     return aws_request
 
 
+_uncounted = threading.local()
+
+
+def _not_counted_inside_calls(counted: property) -> property:
+    def count(self: Queue) -> int:
+        return 0 if getattr(_uncounted, "active", False) else counted.fget(self)
+
+    return property(count)
+
+
+def _without_recounting(original):
+    def call(self: SQSBackend, *args, **kwargs):
+        _uncounted.active = True
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _uncounted.active = False
+
+    return call
+
+
 def apply() -> None:
     IAMRequestBase.check_action_permitted = _check_action_permitted
     IAMRequestBase._create_aws_request = _create_aws_request_with_raw_body
+    for name in ("approximate_number_of_messages", "approximate_number_of_messages_not_visible", "approximate_number_of_messages_delayed"):
+        setattr(Queue, name, _not_counted_inside_calls(getattr(Queue, name)))
+    SQSBackend.send_message = _without_recounting(SQSBackend.send_message)
+    SQSBackend.receive_message = _without_recounting(SQSBackend.receive_message)
