@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use bucketlink_testkit::api::{call, event};
 use bucketlink_testkit::emulator::workspace_root;
-use bucketlink_testkit::fixtures::APP_ORIGIN;
-use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Provider, Trust};
+use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::{Emulator, Function, Provider};
 use serde_json::{json, Value};
 
 const TENANT: &str = "tenant-openapi";
@@ -87,11 +87,7 @@ async fn every_operation_answers_only_what_it_declares() {
     let integrations = Function::start("integrations", &env).await;
     let sign = Function::start("sign-url", &env).await;
 
-    let created = call(&integrations, event("POST", "/integrations", Some("{\"name\": \"Docs\"}"), Some(TENANT), &[])).await;
-    let id = created.body["id"].as_str().unwrap().to_owned();
-    let mut spec = CustomerSpec::new("999999999999", Trust::ExternalId(created.body["external_id"].as_str().unwrap().to_owned()));
-    spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
-    let customer = Customer::create(emu, &provider.role_arn, spec).await;
+    let Connected { id, customer, .. } = connect(emu, &provider, &integrations, TENANT, "999999999999", |_| {}).await;
     let bucket = customer.bucket.clone();
     let attach = json!({"name": "Docs", "bucket": bucket, "role_arn": customer.role_arn}).to_string();
     let object = format!("s3://{bucket}/hello.txt");

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use bucketlink_testkit::api::{call, event, Answer};
-use bucketlink_testkit::fixtures::APP_ORIGIN;
-use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Provider, Trust};
+use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::{Customer, Emulator, Function, Provider, Trust};
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "555555555555";
@@ -19,21 +19,20 @@ struct Setup {
     customer: Customer,
 }
 
-async fn setup(trust: impl FnOnce(&str) -> Trust) -> Setup {
+async fn setup(trust: Option<Trust>) -> Setup {
     let emu = Emulator::shared();
     let provider = Provider::create(emu).await;
     let table = provider.table().await;
     let env = provider.function_env(emu, &table);
     let integrations = Function::start("integrations", &env).await;
     let sign = Function::start("sign-url", &env).await;
-    let created = call(&integrations, event("POST", "/integrations", Some("{\"name\": \"Acme\"}"), Some(TENANT), &[])).await;
-    let id = created.body["id"].as_str().unwrap().to_owned();
-    let mut spec = CustomerSpec::new(CUSTOMER, trust(created.body["external_id"].as_str().unwrap()));
-    spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
-    spec.objects.push((AWKWARD.to_owned(), b"awkward bytes".to_vec()));
-    let customer = Customer::create(emu, &provider.role_arn, spec).await;
-    let body = json!({"name": "Acme", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
-    call(&integrations, event("PUT", &format!("/integrations/{id}"), Some(&body), Some(TENANT), &[])).await;
+    let Connected { id, customer, .. } = connect(emu, &provider, &integrations, TENANT, CUSTOMER, |spec| {
+        spec.objects.push((AWKWARD.to_owned(), b"awkward bytes".to_vec()));
+        if let Some(trust) = trust {
+            spec.trust = trust;
+        }
+    })
+    .await;
     Setup { integrations, sign, id, customer }
 }
 
@@ -43,7 +42,7 @@ async fn sign(s: &Setup, body: Value) -> Answer {
 
 #[tokio::test]
 async fn signed_urls_fetch_the_bytes_and_nothing_else() {
-    let s = setup(|ext| Trust::ExternalId(ext.to_owned())).await;
+    let s = setup(None).await;
     let bucket = &s.customer.bucket;
     let urls = json!([
         format!("https://{bucket}.s3.us-east-1.amazonaws.com/hello.txt"),
@@ -102,7 +101,7 @@ async fn signed_urls_fetch_the_bytes_and_nothing_else() {
 
 #[tokio::test]
 async fn only_integrations_whose_checks_pass_are_served() {
-    let s = setup(|_| Trust::NoCondition).await;
+    let s = setup(Some(Trust::NoCondition)).await;
     let answer = sign(&s, json!({"urls": [format!("s3://{}/hello.txt", s.customer.bucket)]})).await;
     assert_eq!((answer.status, answer.body["code"].as_str()), (409, Some("INTEGRATION_NOT_READY")));
     assert!(answer.body["detail"].as_str().unwrap().contains("insecure"));
@@ -113,7 +112,7 @@ async fn only_integrations_whose_checks_pass_are_served() {
 
 #[tokio::test]
 async fn batch_and_ttl_limits_are_enforced() {
-    let s = setup(|ext| Trust::ExternalId(ext.to_owned())).await;
+    let s = setup(None).await;
     let too_many: Vec<String> = (0..1001).map(|i| format!("s3://{}/k{i}", s.customer.bucket)).collect();
     for (body, field) in [
         (json!({"urls": too_many}), "urls"),

@@ -4,8 +4,8 @@
 
 use bucketlink_testkit::api::{call, event};
 use bucketlink_testkit::emulator::workspace_root;
-use bucketlink_testkit::fixtures::APP_ORIGIN;
-use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Sweep, Trust};
+use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::{Emulator, Function, Permissions, Provider, Sweep, Trust};
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "666666666666";
@@ -33,14 +33,8 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
     let integrations = Function::start("integrations", &env).await;
     let revalidate = Function::start("revalidate", &env).await;
 
-    let created = call(&integrations, event("POST", "/integrations", Some("{}"), Some(TENANT), &[])).await;
-    let id = created.body["id"].as_str().unwrap().to_owned();
-    let mut spec = CustomerSpec::new(CUSTOMER, Trust::ExternalId(created.body["external_id"].as_str().unwrap().to_owned()));
-    spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
-    let customer = Customer::create(emu, &provider.role_arn, spec).await;
-    let body = json!({"name": "Acme", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
-    let attached = call(&integrations, event("PUT", &format!("/integrations/{id}"), Some(&body), Some(TENANT), &[])).await;
-    assert_eq!(attached.body["status"], "healthy");
+    let Connected { id, customer, status } = connect(emu, &provider, &integrations, TENANT, CUSTOMER, |_| {}).await;
+    assert_eq!(status, "healthy");
     // A second, still awaiting its role: the sweep skips it.
     call(&integrations, event("POST", "/integrations", Some("{\"bucket\": \"acme-later\"}"), Some(TENANT), &[])).await;
 
@@ -78,7 +72,8 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
     assert_eq!(history, 6, "the attach and five sweeps are in the history");
 
     // A user's update while a sweep batch runs (another container): neither overwrites the other.
-    customer.set_trust(&Trust::ExternalId(created.body["external_id"].as_str().unwrap().to_owned()), &provider.role_arn).await;
+    let external_id = status().await["external_id"].as_str().unwrap().to_owned();
+    customer.set_trust(&Trust::ExternalId(external_id), &provider.role_arn).await;
     revalidate.invoke(scheduled()).await.expect("dispatch");
     let batch = sweep.queued_batch().await;
     let before = status().await["version"].as_u64().unwrap();

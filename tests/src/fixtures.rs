@@ -374,3 +374,25 @@ impl Sweep {
             .collect()
     }
 }
+
+/// An integration connected through the API, as a customer does it: created for `tenant`, the
+/// customer's bucket (CORS for the app origin) and role trusting us with its external ID,
+/// `prepare` adjusting that account first, and the role attached; `status` is what the checks said.
+pub struct Connected {
+    pub id: String,
+    pub customer: Customer,
+    pub status: String,
+}
+
+pub async fn connect(emu: &Emulator, provider: &Provider, integrations: &crate::Function, tenant: &str, account: &str, prepare: impl FnOnce(&mut CustomerSpec)) -> Connected {
+    use crate::api::{call, event};
+    let created = call(integrations, event("POST", "/integrations", Some("{\"name\": \"Acme\"}"), Some(tenant), &[])).await;
+    let id = created.body["id"].as_str().expect("an integration id").to_owned();
+    let mut spec = CustomerSpec::new(account, Trust::ExternalId(created.body["external_id"].as_str().expect("an external id").to_owned()));
+    spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
+    prepare(&mut spec);
+    let customer = Customer::create(emu, &provider.role_arn, spec).await;
+    let body = json!({"name": "Acme", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
+    let attached = call(integrations, event("PUT", &format!("/integrations/{id}"), Some(&body), Some(tenant), &[])).await;
+    Connected { id, customer, status: attached.body["status"].as_str().unwrap_or_default().to_owned() }
+}
