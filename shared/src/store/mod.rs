@@ -255,6 +255,16 @@ impl Store {
         Ok(())
     }
 
+    /// A query of a tenant's items whose sort key starts with `prefix`.
+    fn tenant_items(&self, tenant: &TenantId, prefix: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", tenant_pk(tenant))
+            .expression_attribute_values(":prefix", s(prefix))
+    }
+
     pub async fn insert(&self, integration: &Integration) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -314,14 +324,7 @@ impl Store {
 
     /// One page of a tenant's integrations, oldest first; `cursor` is the last id of the previous page.
     pub async fn list(&self, tenant: &TenantId, limit: i32, cursor: Option<&IntegrationId>) -> Result<Page, StoreError> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", tenant_pk(tenant))
-            .expression_attribute_values(":prefix", s("INTEGRATION#"))
-            .limit(limit.clamp(1, MAX_PAGE));
+        let mut query = self.tenant_items(tenant, "INTEGRATION#").limit(limit.clamp(1, MAX_PAGE));
         if let Some(after) = cursor {
             query = query.exclusive_start_key("pk", tenant_pk(tenant)).exclusive_start_key("sk", integration_sk(after.as_str()));
         }
@@ -394,12 +397,7 @@ impl Store {
     /// The last `limit` check results of an integration, newest first: (checked_at, status).
     pub async fn history(&self, tenant: &TenantId, id: &IntegrationId, limit: i32) -> Result<Vec<(String, String)>, StoreError> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", tenant_pk(tenant))
-            .expression_attribute_values(":prefix", s(format!("HISTORY#{id}#")))
+            .tenant_items(tenant, &format!("HISTORY#{id}#"))
             .scan_index_forward(false)
             .limit(limit)
             .send()

@@ -104,12 +104,7 @@ impl Store {
     /// An integration's records, in no particular order (up to `limit`).
     pub async fn integration_records(&self, tenant: &TenantId, integration: &IntegrationId, limit: i32) -> Result<Vec<ObjectRecord>, StoreError> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", tenant_pk(tenant))
-            .expression_attribute_values(":prefix", s(format!("OBJECT#{integration}#")))
+            .tenant_items(tenant, &format!("OBJECT#{integration}#"))
             .limit(limit)
             .send()
             .await?;
