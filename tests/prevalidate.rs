@@ -7,9 +7,9 @@ use bucketlink::ids::{IntegrationId, TenantId};
 use bucketlink::objects::ObjectRecord;
 use bucketlink::store::Store;
 use bucketlink_testkit::api::{call, event};
-use bucketlink_testkit::fixtures::APP_ORIGIN;
+use bucketlink_testkit::fixtures::{permission_document, APP_ORIGIN};
 use bucketlink_testkit::samples::{self, Sample};
-use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Provider, Trust};
+use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Trust};
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "888888888888";
@@ -210,4 +210,33 @@ async fn import_check_reports_every_row_in_order() {
     assert_eq!((unknown_field.status, unknown_field.body["code"].as_str()), (422, Some("INVALID_FIELD")));
     let other_tenant = call(&s.integrations, event("POST", &path, Some(&json!({"rows": rows}).to_string()), Some("tenant-other"), &[])).await;
     assert_eq!(other_tenant.status, 404);
+}
+
+#[tokio::test]
+async fn an_object_under_a_kms_key_the_role_may_not_use_is_rejected_until_it_may() {
+    let s = setup().await;
+    let bucket = &s.customer.bucket;
+    let key_arn = format!("arn:aws:kms:us-east-1:{CUSTOMER}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    let key = "rows/secret.jpg";
+    s.s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("image/jpeg")
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key_arn)
+        .body(samples::all().remove(0).bytes.into())
+        .send()
+        .await
+        .unwrap();
+    s.deliver(samples::s3_event(vec![samples::s3_record(bucket, key, 670, &sequencer(1))])).await;
+    let (denied, _) = s.record(key).await.unwrap();
+    assert_eq!(denied.code, "KMS_DECRYPT_DENIED", "{denied:#?}");
+    assert!(denied.reason.contains(&key_arn) && denied.reason.contains("kms:Decrypt"), "{}", denied.reason);
+    assert_eq!(denied.kms_key_id.as_deref(), Some(key_arn.as_str()), "HEAD still tells the key");
+
+    let mut document = permission_document(&Permissions::ReadOnly, bucket);
+    document["Statement"].as_array_mut().unwrap().push(json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}));
+    s.customer.set_permissions(&Permissions::Document(document)).await;
+    s.deliver(samples::s3_event(vec![samples::s3_record(bucket, key, 670, &sequencer(2))])).await;
+    assert_eq!(s.record(key).await.unwrap().0.code, "READY");
 }

@@ -13,7 +13,8 @@ Each patch is named, small, and pinned by a Rust test that shows stock moto gett
             encoding for characters such as ! ' ( ) * and fails large template bodies.
 - errors:   these denials come back in the called service's own error format, which the Rust SDK
             parses (moto's generic <ErrorResponse><Errors> shape reads as an unknown error).
-- presign:  (presign.py) query-string SigV4 is verified: signature, expiry, the session's rights.
+- presign:  (presign.py) query-string SigV4 is verified: signature, expiry, the session's rights,
+            and for an SSE-KMS object kms:Decrypt on its key (moto never refuses a read for KMS).
 
 And one for speed only, which changes no answer (so no test pins it; scripts/bench-sweep needs it):
 

@@ -173,7 +173,25 @@ def _verify_presigned(environ, method: str, path: str, pairs: list[tuple[str, st
     # Cross-account access would also need a bucket policy, which this emulator does not evaluate.
     if owner != principal.caller.account or allowed != policy.ALLOW:
         raise S3Error(403, "AccessDenied", "Access Denied")
+    if method == "GET" and key:
+        _require_kms_decrypt(principal, owner, bucket, key, scope[1])
     return owner
+
+
+def _require_kms_decrypt(principal, owner: str, bucket: str, key: str, region: str) -> None:
+    """S3 decrypts an SSE-KMS object as the caller: without kms:Decrypt on its key, the GET is
+    refused with AWS's words (moto serves it). HEAD needs no key, as on AWS."""
+    partition = principal.caller.partition
+    stored = s3_backends[owner][partition].buckets[bucket].keys.get(key)
+    if stored is None or getattr(stored, "encryption", None) != "aws:kms" or not stored.kms_key_id:
+        return
+    key_arn = stored.kms_key_id if stored.kms_key_id.startswith("arn:") else f"arn:{partition}:kms:{region}:{owner}:key/{stored.kms_key_id}"
+    if policy.evaluate(principal.policies, "kms:Decrypt", key_arn) != policy.ALLOW:
+        raise S3Error(
+            403,
+            "AccessDenied",
+            "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
+        )
 
 
 class Middleware:

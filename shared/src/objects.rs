@@ -306,7 +306,7 @@ mod tests {
         }
     }
 
-    /// moto does not model KMS on S3 reads: this is the body AWS sends when the caller lacks kms:Decrypt.
+    /// AWS's answers as S3 sends them (tests/prevalidate.rs meets the KMS one end to end).
     #[test]
     fn refusals_are_told_apart_by_s3s_answer() {
         let kms = "<Error><Code>AccessDenied</Code><Message>The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.</Message></Error>";
