@@ -102,11 +102,8 @@ async fn cloudformation_template_creates_a_role_that_works() {
         s3.put_object().bucket(&integration.customer.bucket).key(key).body(b"x".to_vec().into()).send().await.unwrap();
     }
     let cfn = integration.grant().cloudformation();
-    let mut parameters: Vec<Parameter> = cfn
-        .parameters
-        .iter()
-        .map(|p| Parameter::builder().parameter_key(p.parameter_key).parameter_value(&p.parameter_value).build())
-        .collect();
+    let mut parameters: Vec<Parameter> =
+        cfn.parameters.iter().map(|p| Parameter::builder().parameter_key(p.parameter_key).parameter_value(&p.parameter_value).build()).collect();
     let role_name = unique("cfn-role");
     parameters.retain(|p| p.parameter_key() != Some("RoleName"));
     parameters.push(Parameter::builder().parameter_key("RoleName").parameter_value(&role_name).build());
@@ -196,18 +193,17 @@ fn terraform_snippet_mirrors_the_cloudformation_template() {
     let text = std::fs::read_to_string(root.join("infra/customer/bucketlink-access.tf")).unwrap();
     let body: hcl::Body = hcl::from_str(&text).expect("the snippet is valid HCL");
     let labels = |kind: &str| -> Vec<String> {
-        body.blocks()
-            .filter(|b| b.identifier() == kind)
-            .map(|b| b.labels().iter().map(|l| l.as_str().to_owned()).collect::<Vec<_>>().join("."))
-            .collect()
+        body.blocks().filter(|b| b.identifier() == kind).map(|b| b.labels().iter().map(|l| l.as_str().to_owned()).collect::<Vec<_>>().join(".")).collect()
     };
-    let snake = |camel: &str| camel.chars().enumerate().fold(String::new(), |mut out, (i, c)| {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-        out
-    });
+    let snake = |camel: &str| {
+        camel.chars().enumerate().fold(String::new(), |mut out, (i, c)| {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            out
+        })
+    };
     let template = bucketlink::policy::CUSTOMER_TEMPLATE;
     let parameters: Vec<String> = template
         .split("\nParameters:\n")

@@ -1,7 +1,7 @@
 //! Each function binary, under Lambda runtime emulation, answers its real-shaped event from `events/`.
 
-use bucketlink_testkit::emulator::workspace_root;
 use bucketlink::integration::Status;
+use bucketlink_testkit::emulator::workspace_root;
 use bucketlink_testkit::fixtures::insert_integration;
 use bucketlink_testkit::{Emulator, Function, Provider, Sweep};
 use serde_json::{json, Value};

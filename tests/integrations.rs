@@ -82,7 +82,10 @@ async fn happy_path_create_setup_attach_checks() {
     assert!(setup["cli_commands"].as_array().unwrap().len() == 3);
     assert!(setup["cloudformation"]["parameters"].as_array().unwrap().iter().any(|p| p["ParameterValue"] == external_id));
     let quick_create = setup["cloudformation"]["quick_create_url"].as_str().unwrap();
-    assert!(quick_create.contains("templateURL=https%3A%2F%2Fbucketlink-templates.") && quick_create.contains(&format!("param_ExternalId={external_id}")), "{quick_create}");
+    assert!(
+        quick_create.contains("templateURL=https%3A%2F%2Fbucketlink-templates.") && quick_create.contains(&format!("param_ExternalId={external_id}")),
+        "{quick_create}"
+    );
 
     let (id, customer) = api.create_with_customer(|_, _| {}).await;
     let attached = api.attach(&id, &customer).await;
@@ -204,7 +207,8 @@ async fn another_tenant_cannot_use_the_same_role_and_cannot_see_the_integration(
     assert_eq!(answer.body["status"], "failing");
     assert_eq!(check(&answer, "role_assumable")["code"], "ROLE_CANNOT_BE_ASSUMED");
 
-    for (method, path) in [("GET", format!("/integrations/{id}")), ("DELETE", format!("/integrations/{id}")), ("POST", format!("/integrations/{id}/validate"))] {
+    for (method, path) in [("GET", format!("/integrations/{id}")), ("DELETE", format!("/integrations/{id}")), ("POST", format!("/integrations/{id}/validate"))]
+    {
         let answer = api.call_as(Some("tenant-mallory"), method, &path, None).await;
         assert_eq!(answer.status, 404, "{method} {path}");
         assert_eq!(answer.body["code"], "INTEGRATION_NOT_FOUND");
@@ -254,10 +258,25 @@ async fn bad_input_gets_a_clear_problem_never_a_500() {
         (raw("POST", "/integrations".into(), "{\"tenant\": \"x\"}").await, 422, "INVALID_FIELD", "unknown field `tenant`"),
         (raw("POST", "/integrations".into(), "{\"name\": 7}").await, 422, "INVALID_FIELD", "name: invalid type"),
         (raw("POST", "/integrations".into(), "{\"bucket\": \"Bad_Bucket\"}").await, 422, "INVALID_BUCKET_NAME", "bucket:"),
-        (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"arn:aws:iam::123456789012:user/bob\"}").await, 422, "ROLE_ARN_WRONG_KIND", "IAM user"),
+        (
+            raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"arn:aws:iam::123456789012:user/bob\"}").await,
+            422,
+            "ROLE_ARN_WRONG_KIND",
+            "IAM user",
+        ),
         (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"not an arn\"}").await, 422, "INVALID_ROLE_ARN", "role_arn:"),
         (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\"}").await, 422, "INVALID_FIELD", "missing field `role_arn`"),
-        (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"arn:aws:iam::123456789012:role/r\", \"kms_key_arn\": \"alias/x\"}").await, 422, "INVALID_KMS_KEY_ARN", "kms_key_arn:"),
+        (
+            raw(
+                "PUT",
+                path.clone(),
+                "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"arn:aws:iam::123456789012:role/r\", \"kms_key_arn\": \"alias/x\"}",
+            )
+            .await,
+            422,
+            "INVALID_KMS_KEY_ARN",
+            "kms_key_arn:",
+        ),
         (raw("POST", format!("{path}/validate"), "").await, 422, "ROLE_NOT_ATTACHED", ""),
         (raw("GET", "/integrations?limit=0".into(), "").await, 400, "INVALID_PARAMETER", "limit"),
         (raw("GET", "/integrations?cursor=..%2F".into(), "").await, 422, "INVALID_CURSOR", ""),

@@ -94,7 +94,8 @@ async fn every_operation_answers_only_what_it_declares() {
     let missing = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 
     // (operation, request path, body, tenant): the good request first, then ways to get it wrong.
-    let cases: Vec<(&str, &str, String, Option<String>, Option<&str>)> = vec![
+    type Case<'a> = (&'a str, &'a str, String, Option<String>, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         ("POST", "/integrations", "/integrations".into(), Some("{\"bucket\": \"docs-bucket\"}".into()), Some(TENANT)),
         ("POST", "/integrations", "/integrations".into(), Some("{\"bucket\": \"Not A Bucket\"}".into()), Some(TENANT)),
         ("POST", "/integrations", "/integrations".into(), Some("{nope".into()), Some(TENANT)),
@@ -107,7 +108,13 @@ async fn every_operation_answers_only_what_it_declares() {
         ("GET", "/integrations/{id}", format!("/integrations/{id}"), None, Some(TENANT)),
         ("GET", "/integrations/{id}", format!("/integrations/{missing}"), None, Some(TENANT)),
         ("POST", "/integrations/{id}/validate", format!("/integrations/{id}/validate"), None, Some(TENANT)),
-        ("POST", "/integrations/{id}/import-check", format!("/integrations/{id}/import-check"), Some(json!({"rows": [{"global_key": "a", "row_data": object}]}).to_string()), Some(TENANT)),
+        (
+            "POST",
+            "/integrations/{id}/import-check",
+            format!("/integrations/{id}/import-check"),
+            Some(json!({"rows": [{"global_key": "a", "row_data": object}]}).to_string()),
+            Some(TENANT),
+        ),
         ("POST", "/integrations/{id}/import-check", format!("/integrations/{id}/import-check"), Some("{\"rows\": []}".into()), Some(TENANT)),
         ("POST", "/integrations/{id}/sign", format!("/integrations/{id}/sign"), Some(json!({"urls": [object]}).to_string()), Some(TENANT)),
         ("POST", "/integrations/{id}/sign", format!("/integrations/{id}/sign"), Some(json!({"urls": [object], "expires_in": 99999}).to_string()), Some(TENANT)),
@@ -123,7 +130,12 @@ async fn every_operation_answers_only_what_it_declares() {
         let function = if template.ends_with("/sign") { &sign } else { &integrations };
         let answer = call(function, event(method, path, body.as_deref(), *tenant, &[])).await;
         let declared = &doc["paths"][*template][method.to_ascii_lowercase()]["responses"];
-        assert!(declared.get(answer.status.to_string()).is_some(), "{method} {path} answered {} which {template} does not declare: {:#}", answer.status, answer.body);
+        assert!(
+            declared.get(answer.status.to_string()).is_some(),
+            "{method} {path} answered {} which {template} does not declare: {:#}",
+            answer.status,
+            answer.body
+        );
         assert_ne!(answer.body["code"], "ROUTE_NOT_FOUND", "{method} {path}");
         if answer.status < 300 {
             seen_success.insert((method.to_string(), template.to_string()));

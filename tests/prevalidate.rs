@@ -68,7 +68,8 @@ async fn every_object_of_a_direct_notification_gets_one_correct_record() {
     let all = samples::all();
     let outside = "elsewhere/not-ours.jpg";
     s.s3.put_object().bucket(&s.customer.bucket).key(outside).body(b"\xFF\xD8\xFF".to_vec().into()).send().await.unwrap();
-    let mut records: Vec<Value> = all.iter().enumerate().map(|(n, o)| samples::s3_record(&s.customer.bucket, o.key, o.bytes.len(), &sequencer(n as u32))).collect();
+    let mut records: Vec<Value> =
+        all.iter().enumerate().map(|(n, o)| samples::s3_record(&s.customer.bucket, o.key, o.bytes.len(), &sequencer(n as u32))).collect();
     records.push(samples::s3_record(&s.customer.bucket, outside, 3, &sequencer(99)));
     let answer = s.deliver(samples::s3_event(records)).await;
     assert_eq!(answer["objects"], all.len() + 1);

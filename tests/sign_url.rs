@@ -105,7 +105,8 @@ async fn only_integrations_whose_checks_pass_are_served() {
     let answer = sign(&s, json!({"urls": [format!("s3://{}/hello.txt", s.customer.bucket)]})).await;
     assert_eq!((answer.status, answer.body["code"].as_str()), (409, Some("INTEGRATION_NOT_READY")));
     assert!(answer.body["detail"].as_str().unwrap().contains("insecure"));
-    let other_tenant = call(&s.sign, event("POST", &format!("/integrations/{}/sign", s.id), Some("{\"urls\": [\"s3://b/k\"]}"), Some("tenant-mallory"), &[])).await;
+    let other_tenant =
+        call(&s.sign, event("POST", &format!("/integrations/{}/sign", s.id), Some("{\"urls\": [\"s3://b/k\"]}"), Some("tenant-mallory"), &[])).await;
     assert_eq!(other_tenant.status, 404);
     let _ = &s.integrations;
 }

@@ -78,10 +78,8 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
     let batch = sweep.queued_batch().await;
     let before = status().await["version"].as_u64().unwrap();
     let renamed = json!({"name": "Renamed during the sweep", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
-    let (user, swept) = tokio::join!(
-        call(&integrations, event("PUT", &format!("/integrations/{id}"), Some(&renamed), Some(TENANT), &[])),
-        revalidate.invoke(batch)
-    );
+    let (user, swept) =
+        tokio::join!(call(&integrations, event("PUT", &format!("/integrations/{id}"), Some(&renamed), Some(TENANT), &[])), revalidate.invoke(batch));
     assert_eq!((user.status, swept.unwrap()), (200, json!({"batchItemFailures": []})));
     let after = status().await;
     assert_eq!(after["name"], "Renamed during the sweep", "the user's update wins");

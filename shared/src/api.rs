@@ -115,9 +115,7 @@ impl From<&Error> for Problem {
     fn from(err: &Error) -> Self {
         match err {
             Error::NotFound(id) => Problem::integration_not_found(id),
-            Error::Invalid { field, code, message } => {
-                Problem::new(422, code, &format!("Invalid field: {field}"), format!("{field}: {message}"))
-            }
+            Error::Invalid { field, code, message } => Problem::new(422, code, &format!("Invalid field: {field}"), format!("{field}: {message}")),
             Error::MalformedJson(detail) => Problem::new(400, "INVALID_JSON", "Malformed JSON body", format!("The body is not valid JSON: {detail}.")),
             Error::BodyTooLarge(limit) => Problem::new(413, "BODY_TOO_LARGE", "Body too large", format!("This request's body is limited to {limit} bytes.")),
             Error::Conflict => Problem::from(&StoreError::Conflict),
@@ -142,33 +140,21 @@ impl From<&Error> for Problem {
 impl From<&StoreError> for Problem {
     fn from(err: &StoreError) -> Self {
         match err {
-            StoreError::Conflict => Problem::new(
-                409,
-                "CONFLICT",
-                "Concurrent update",
-                "The integration was changed by another request; read it again and retry.",
-            ),
+            StoreError::Conflict => {
+                Problem::new(409, "CONFLICT", "Concurrent update", "The integration was changed by another request; read it again and retry.")
+            }
             StoreError::Throttled => Problem::new(503, "THROTTLED", "Try again shortly", "The store is busy; retry with backoff."),
-            StoreError::Unavailable(_) | StoreError::Corrupt(_) => Problem::new(
-                500,
-                "INTERNAL",
-                "Internal error",
-                "Something failed on our side; it has been logged. Retry later.",
-            ),
+            StoreError::Unavailable(_) | StoreError::Corrupt(_) => {
+                Problem::new(500, "INTERNAL", "Internal error", "Something failed on our side; it has been logged. Retry later.")
+            }
         }
     }
 }
 
 /// The tenant, from a JWT authorizer's `tenant_id` claim or a Lambda authorizer's `tenant_id` context.
-pub fn tenant_from_authorizer(
-    jwt_claims: Option<&HashMap<String, String>>,
-    lambda_context: Option<&HashMap<String, serde_json::Value>>,
-) -> Option<String> {
+pub fn tenant_from_authorizer(jwt_claims: Option<&HashMap<String, String>>, lambda_context: Option<&HashMap<String, serde_json::Value>>) -> Option<String> {
     let from_jwt = jwt_claims.and_then(|c| c.get("tenant_id")).map(|s| s.trim().to_owned());
-    let from_lambda = lambda_context
-        .and_then(|c| c.get("tenant_id"))
-        .and_then(|v| v.as_str())
-        .map(|s| s.trim().to_owned());
+    let from_lambda = lambda_context.and_then(|c| c.get("tenant_id")).and_then(|v| v.as_str()).map(|s| s.trim().to_owned());
     from_jwt.or(from_lambda).filter(|t| !t.is_empty())
 }
 

@@ -53,11 +53,7 @@ pub enum ArnError {
     #[error("partition {0:?} is not supported; use aws, aws-cn or aws-us-gov")]
     Partition(String),
     #[error("this is {kind}, but a role ARN is needed (arn:{partition}:iam::{account}:role/<name>); copy the Role ARN from the role's Summary page")]
-    WrongKind {
-        kind: &'static str,
-        partition: String,
-        account: String,
-    },
+    WrongKind { kind: &'static str, partition: String, account: String },
     #[error("the account id {0:?} in the ARN must be exactly 12 digits")]
     Account(String),
     #[error("the role name {0:?} is invalid: 1-64 characters from letters, digits and +=,.@_-")]
@@ -152,12 +148,7 @@ impl RoleArn {
             return Err(ArnError::RoleName(name.to_owned()));
         }
         let account_start = prefix.len() + partition.len() + service.len() + region.len() + 4;
-        Ok(RoleArn {
-            arn: arn.to_owned(),
-            partition: partition_value,
-            account_start,
-            name_start: arn.len() - name.len(),
-        })
+        Ok(RoleArn { arn: arn.to_owned(), partition: partition_value, account_start, name_start: arn.len() - name.len() })
     }
 
     pub fn as_str(&self) -> &str {
@@ -214,9 +205,9 @@ impl KmsKeyArn {
                 Partition::parse(partition).is_some()
                     && crate::region::Region::parse(region).is_ok()
                     && is_account(account)
-                    && resource.strip_prefix("key/").is_some_and(|id| {
-                        !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    })
+                    && resource
+                        .strip_prefix("key/")
+                        .is_some_and(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
             }
             _ => false,
         };
@@ -226,7 +217,6 @@ impl KmsKeyArn {
             Err(KmsKeyArnError(s.to_owned()))
         }
     }
-
 }
 
 string_newtype!(KmsKeyArn, KmsKeyArnError);

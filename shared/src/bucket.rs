@@ -79,8 +79,7 @@ pub(crate) mod tests {
 
     /// Valid bucket names, including dotted ones.
     pub fn bucket_names() -> impl Strategy<Value = BucketName> {
-        "[a-z0-9][a-z0-9-]{1,20}(\\.[a-z0-9][a-z0-9-]{0,10}[a-z0-9])?[a-z0-9]"
-            .prop_filter_map("valid bucket", |s| BucketName::parse(&s).ok())
+        "[a-z0-9][a-z0-9-]{1,20}(\\.[a-z0-9][a-z0-9-]{0,10}[a-z0-9])?[a-z0-9]".prop_filter_map("valid bucket", |s| BucketName::parse(&s).ok())
     }
 
     #[test]

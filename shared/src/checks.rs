@@ -78,14 +78,7 @@ impl Timer {
 }
 
 fn skipped(name: &str, reason: &str) -> CheckResult {
-    CheckResult {
-        name: name.to_owned(),
-        status: CheckStatus::Skip,
-        code: "SKIPPED".to_owned(),
-        message: reason.to_owned(),
-        remediation: None,
-        duration_ms: 0,
-    }
+    CheckResult { name: name.to_owned(), status: CheckStatus::Skip, code: "SKIPPED".to_owned(), message: reason.to_owned(), remediation: None, duration_ms: 0 }
 }
 
 /// S3's answer to GetBucketLocation: empty means us-east-1, `EU` the old name of eu-west-1.
@@ -189,20 +182,28 @@ impl Checker {
             return (None, timer.done(CheckStatus::Fail, "ROLE_WRONG_PARTITION", message, Some(fix)));
         }
         match self.assume(id, &conn.role_arn, Some(external_id.as_str())).await {
-            Ok(credentials) => (Some(credentials), timer.done(CheckStatus::Pass, "ROLE_ASSUMED", "The role was assumed with this integration's external ID.", None)),
+            Ok(credentials) => {
+                (Some(credentials), timer.done(CheckStatus::Pass, "ROLE_ASSUMED", "The role was assumed with this integration's external ID.", None))
+            }
             Err((code, message)) if code == "RegionDisabledException" => {
                 let region = self.sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_owned());
                 let fix = format!("Your AWS account admin must activate STS in the {region} region (IAM console → Account settings → Security Token Service (STS) → Endpoints).");
-                (None, timer.done(CheckStatus::Fail, "STS_REGION_DISABLED", format!("Role cannot be assumed: STS is not activated in {region} for the role's account ({message})."), Some(fix)))
+                (
+                    None,
+                    timer.done(
+                        CheckStatus::Fail,
+                        "STS_REGION_DISABLED",
+                        format!("Role cannot be assumed: STS is not activated in {region} for the role's account ({message})."),
+                        Some(fix),
+                    ),
+                )
             }
-            Err((code, message)) if code == "AccessDenied" => (
-                None,
-                timer.done(CheckStatus::Fail, "ROLE_CANNOT_BE_ASSUMED", format!("Role cannot be assumed: AWS said \"{message}\"."), Some(fix)),
-            ),
-            Err((code, message)) => (
-                None,
-                timer.done(CheckStatus::Fail, "ROLE_CANNOT_BE_ASSUMED", format!("Role cannot be assumed: STS answered {code}: {message}."), Some(fix)),
-            ),
+            Err((code, message)) if code == "AccessDenied" => {
+                (None, timer.done(CheckStatus::Fail, "ROLE_CANNOT_BE_ASSUMED", format!("Role cannot be assumed: AWS said \"{message}\"."), Some(fix)))
+            }
+            Err((code, message)) => {
+                (None, timer.done(CheckStatus::Fail, "ROLE_CANNOT_BE_ASSUMED", format!("Role cannot be assumed: STS answered {code}: {message}."), Some(fix)))
+            }
         }
     }
 
@@ -247,11 +248,16 @@ impl Checker {
                     Some("NoSuchBucket") => ("BUCKET_NOT_FOUND", format!("Check the bucket name {:?}: no such bucket exists.", conn.bucket.as_str())),
                     Some("AccessDenied") => (
                         "BUCKET_LOCATION_DENIED",
-                        format!("Allow \"s3:GetBucketLocation\" on \"arn:{}:s3:::{}\" in the role's permission policy.", conn.role_arn.partition().as_str(), conn.bucket),
+                        format!(
+                            "Allow \"s3:GetBucketLocation\" on \"arn:{}:s3:::{}\" in the role's permission policy.",
+                            conn.role_arn.partition().as_str(),
+                            conn.bucket
+                        ),
                     ),
                     _ => ("BUCKET_REGION_UNKNOWN", "Retry the validation; if it keeps failing, check the bucket name.".to_owned()),
                 };
-                let message = format!("Cannot determine the region of bucket {}: {}.", conn.bucket, e.message().unwrap_or(e.code().unwrap_or("request failed")));
+                let message =
+                    format!("Cannot determine the region of bucket {}: {}.", conn.bucket, e.message().unwrap_or(e.code().unwrap_or("request failed")));
                 (None, timer.done(CheckStatus::Fail, code, message, Some(fix)))
             }
         }
@@ -263,9 +269,8 @@ impl Checker {
         match listed {
             Ok(out) => {
                 // One archived or empty object says nothing about access: read one that can be read.
-                let readable = |o: &&aws_sdk_s3::types::Object| {
-                    !matches!(o.storage_class().map(|c| c.as_str()), Some("GLACIER" | "DEEP_ARCHIVE")) && o.size() != Some(0)
-                };
+                let readable =
+                    |o: &&aws_sdk_s3::types::Object| !matches!(o.storage_class().map(|c| c.as_str()), Some("GLACIER" | "DEEP_ARCHIVE")) && o.size() != Some(0);
                 let sample = out.contents().iter().filter(readable).filter_map(|o| o.key()).find(|k| !k.ends_with('/')).map(str::to_owned);
                 let place = if conn.prefix.is_empty() { "in the bucket".to_owned() } else { format!("under {:?}", conn.prefix.as_str()) };
                 let message = match &sample {
@@ -281,7 +286,15 @@ impl Checker {
                     statement["Condition"] = json!({"StringLike": {"s3:prefix": [format!("{}*", conn.prefix)]}});
                 }
                 let fix = format!("To browse the bucket when importing, add this statement to the role's permission policy: {statement}");
-                (None, timer.done(CheckStatus::Warn, "LIST_OBJECTS_DENIED", "The role may not list the bucket: signing works, but browsing the bucket for import does not.", Some(fix)))
+                (
+                    None,
+                    timer.done(
+                        CheckStatus::Warn,
+                        "LIST_OBJECTS_DENIED",
+                        "The role may not list the bucket: signing works, but browsing the bucket for import does not.",
+                        Some(fix),
+                    ),
+                )
             }
             Err(e) => {
                 let message = format!("Listing the bucket failed: {}.", e.message().unwrap_or(e.code().unwrap_or("request failed")));
@@ -310,10 +323,13 @@ impl Checker {
         let s3_code = body.split("<Code>").nth(1).and_then(|s| s.split("</Code>").next()).unwrap_or("");
         let partition = conn.role_arn.partition().as_str();
         let cause = if s3_code == "InvalidObjectState" {
-            "the object is archived (Glacier Flexible Retrieval or Deep Archive): restore it, or keep data rows in a storage class that is readable at once.".to_owned()
+            "the object is archived (Glacier Flexible Retrieval or Deep Archive): restore it, or keep data rows in a storage class that is readable at once."
+                .to_owned()
         } else if s3_code.starts_with("KMS") || body.contains("KMS") {
             match &conn.kms_key_arn {
-                Some(key) => format!("the object is encrypted with a KMS key the role may not use: allow kms:Decrypt on {key} in the role's policy and the key's policy."),
+                Some(key) => format!(
+                    "the object is encrypted with a KMS key the role may not use: allow kms:Decrypt on {key} in the role's policy and the key's policy."
+                ),
                 None => "the object is encrypted with a KMS key: set the integration's kms_key_arn and allow kms:Decrypt on that key.".to_owned(),
             }
         } else {
@@ -334,16 +350,10 @@ impl Checker {
         let timer = Timer::start("cors");
         let mut wrong = Vec::new();
         for origin in &self.app_origins {
-            let preflight = self
-                .http
-                .request(reqwest::Method::OPTIONS, url)
-                .header("Origin", origin)
-                .header("Access-Control-Request-Method", "GET")
-                .send()
-                .await;
-            let allowed = |r: &reqwest::Response| {
-                r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).is_some_and(|v| v == origin || v == "*")
-            };
+            let preflight =
+                self.http.request(reqwest::Method::OPTIONS, url).header("Origin", origin).header("Access-Control-Request-Method", "GET").send().await;
+            let allowed =
+                |r: &reqwest::Response| r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).is_some_and(|v| v == origin || v == "*");
             let mut ok = matches!(&preflight, Ok(r) if r.status().is_success() && allowed(r));
             if ok && object_readable {
                 let get = self.http.get(url).header("Origin", origin).header("Range", "bytes=0-0").send().await;

@@ -14,11 +14,7 @@ pub enum ConfigError {
     #[error("environment variable {0} is required but not set")]
     Missing(&'static str),
     #[error("environment variable {name} is malformed: {reason} (got {value:?})")]
-    Malformed {
-        name: &'static str,
-        value: String,
-        reason: &'static str,
-    },
+    Malformed { name: &'static str, value: String, reason: &'static str },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +27,8 @@ pub struct Config {
     pub app_origins: Vec<String>,
     /// `BUCKETLINK_URL_TTL_SECONDS`: default lifetime of a signed URL (900).
     pub url_ttl: Duration,
+    /// `BUCKETLINK_URL_MAX_TTL_SECONDS`: the longest `expires_in` a caller may ask for (3600).
+    pub url_max_ttl: Duration,
     /// `BUCKETLINK_SWEEP_QUEUE_URL`: the SQS queue the health sweep fans out through.
     pub sweep_queue_url: Option<String>,
     /// `BUCKETLINK_EVENT_BUS`: where status changes are published.
@@ -46,7 +44,9 @@ pub struct Config {
 }
 
 pub const DEFAULT_URL_TTL_SECONDS: u64 = 900;
-const MAX_URL_TTL_SECONDS: u64 = 7 * 24 * 3600;
+/// A URL never outlives the credentials that signed it, and STS gives a role assumed from a
+/// Lambda (role chaining) at most one hour: no longer lifetime could be honoured.
+const MAX_URL_TTL_SECONDS: u64 = 3600;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -64,19 +64,11 @@ impl Config {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let required = |name: &'static str| get(name).map(str::to_owned).ok_or(ConfigError::Missing(name));
-        let malformed = |name: &'static str, value: &str, reason: &'static str| ConfigError::Malformed {
-            name,
-            value: value.to_owned(),
-            reason,
-        };
+        let malformed = |name: &'static str, value: &str, reason: &'static str| ConfigError::Malformed { name, value: value.to_owned(), reason };
 
         let provider_role_arn = required("BUCKETLINK_PROVIDER_ROLE_ARN")?;
         if !is_role_arn_shape(&provider_role_arn) {
-            return Err(malformed(
-                "BUCKETLINK_PROVIDER_ROLE_ARN",
-                &provider_role_arn,
-                "expected arn:<partition>:iam::<12-digit account>:role/<name>",
-            ));
+            return Err(malformed("BUCKETLINK_PROVIDER_ROLE_ARN", &provider_role_arn, "expected arn:<partition>:iam::<12-digit account>:role/<name>"));
         }
 
         let app_origins = match get("BUCKETLINK_APP_ORIGINS") {
@@ -84,37 +76,30 @@ impl Config {
             Some(raw) => raw.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect::<Vec<_>>(),
         };
         if let Some(bad) = app_origins.iter().find(|o| !is_web_origin(o)) {
-            return Err(malformed(
-                "BUCKETLINK_APP_ORIGINS",
-                bad,
-                "each origin must be scheme://host[:port] with no path, e.g. https://app.example.com",
-            ));
+            return Err(malformed("BUCKETLINK_APP_ORIGINS", bad, "each origin must be scheme://host[:port] with no path, e.g. https://app.example.com"));
         }
 
-        let url_ttl = match get("BUCKETLINK_URL_TTL_SECONDS") {
-            None => DEFAULT_URL_TTL_SECONDS,
+        let seconds = |name: &'static str, default: u64| match get(name) {
+            None => Ok(default),
             Some(raw) => match raw.parse::<u64>() {
-                Ok(s) if (1..=MAX_URL_TTL_SECONDS).contains(&s) => s,
-                _ => {
-                    return Err(malformed(
-                        "BUCKETLINK_URL_TTL_SECONDS",
-                        raw,
-                        "expected whole seconds between 1 and 604800",
-                    ))
-                }
+                Ok(s) if (1..=MAX_URL_TTL_SECONDS).contains(&s) => Ok(s),
+                _ => Err(malformed(name, raw, "expected whole seconds between 1 and 3600 (STS caps a chained role session at one hour)")),
             },
         };
+        let url_max_ttl = seconds("BUCKETLINK_URL_MAX_TTL_SECONDS", MAX_URL_TTL_SECONDS)?;
+        let url_ttl = seconds("BUCKETLINK_URL_TTL_SECONDS", DEFAULT_URL_TTL_SECONDS.min(url_max_ttl))?;
+        if url_ttl > url_max_ttl {
+            return Err(malformed(
+                "BUCKETLINK_URL_TTL_SECONDS",
+                get("BUCKETLINK_URL_TTL_SECONDS").unwrap_or_default(),
+                "the default lifetime may not exceed BUCKETLINK_URL_MAX_TTL_SECONDS",
+            ));
+        }
 
         let s3_path_style = match get("BUCKETLINK_S3_PATH_STYLE").map(str::to_ascii_lowercase).as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
-            Some(_) => {
-                return Err(malformed(
-                    "BUCKETLINK_S3_PATH_STYLE",
-                    get("BUCKETLINK_S3_PATH_STYLE").unwrap_or_default(),
-                    "expected true or false",
-                ))
-            }
+            Some(_) => return Err(malformed("BUCKETLINK_S3_PATH_STYLE", get("BUCKETLINK_S3_PATH_STYLE").unwrap_or_default(), "expected true or false")),
         };
 
         let object_limits = match get("BUCKETLINK_MAX_OBJECT_BYTES") {
@@ -133,6 +118,7 @@ impl Config {
             provider_role_arn,
             app_origins,
             url_ttl: Duration::from_secs(url_ttl),
+            url_max_ttl: Duration::from_secs(url_max_ttl),
             sweep_queue_url: get("BUCKETLINK_SWEEP_QUEUE_URL").map(str::to_owned),
             event_bus: get("BUCKETLINK_EVENT_BUS").map(str::to_owned),
             s3_path_style,
@@ -186,6 +172,18 @@ mod tests {
     }
 
     #[test]
+    fn a_lower_maximum_lowers_the_default_and_bounds_it() {
+        let mut pairs = minimal();
+        pairs.push(("BUCKETLINK_URL_MAX_TTL_SECONDS", "300"));
+        let config = Config::from_vars(&vars(&pairs)).unwrap();
+        assert_eq!((config.url_ttl, config.url_max_ttl), (Duration::from_secs(300), Duration::from_secs(300)));
+
+        pairs.push(("BUCKETLINK_URL_TTL_SECONDS", "600"));
+        let err = Config::from_vars(&vars(&pairs)).unwrap_err();
+        assert!(matches!(err, ConfigError::Malformed { name: "BUCKETLINK_URL_TTL_SECONDS", .. }), "{err}");
+    }
+
+    #[test]
     fn each_required_variable_is_named_when_missing() {
         for missing in ["BUCKETLINK_TABLE", "BUCKETLINK_PROVIDER_ROLE_ARN", "BUCKETLINK_APP_ORIGINS"] {
             let pairs: Vec<_> = minimal().into_iter().filter(|(k, _)| *k != missing).collect();
@@ -204,7 +202,8 @@ mod tests {
             ("BUCKETLINK_APP_ORIGINS", "app.example.com"),
             ("BUCKETLINK_URL_TTL_SECONDS", "0"),
             ("BUCKETLINK_URL_TTL_SECONDS", "15m"),
-            ("BUCKETLINK_URL_TTL_SECONDS", "604801"),
+            ("BUCKETLINK_URL_TTL_SECONDS", "3601"),
+            ("BUCKETLINK_URL_MAX_TTL_SECONDS", "7200"),
             ("BUCKETLINK_S3_PATH_STYLE", "yes please"),
             ("BUCKETLINK_MAX_OBJECT_BYTES", "image=big"),
             ("BUCKETLINK_CUSTOMER_TEMPLATE_URL", "http://templates.example.com/t.yaml"),
@@ -231,6 +230,7 @@ mod tests {
         ]);
         let config = Config::from_vars(&vars(&pairs)).unwrap();
         assert_eq!(config.url_ttl, Duration::from_secs(300));
+        assert_eq!(config.url_max_ttl, Duration::from_secs(3600));
         assert!(config.s3_path_style);
         assert_eq!(config.event_bus.as_deref(), Some("bucketlink"));
         assert!(config.sweep_queue_url.is_some());

@@ -119,7 +119,10 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
                 return Pending::Done("MISSING_GLOBAL_KEY", "Every row needs a global_key.".into());
             }
             if !seen.insert(row.global_key.as_ref()) {
-                return Pending::Done("DUPLICATE_GLOBAL_KEY", format!("global_key {:?} is used by an earlier row; global keys must be unique.", row.global_key));
+                return Pending::Done(
+                    "DUPLICATE_GLOBAL_KEY",
+                    format!("global_key {:?} is used by an earlier row; global keys must be unique.", row.global_key),
+                );
             }
             let declared = match row.media_type.as_deref().map(|m| (m, DataType::from_declared(m))) {
                 None => None,
@@ -135,7 +138,10 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
             };
             if let (Some(named), Some(actual)) = (&object.region, &integration.region) {
                 if named != actual {
-                    return Pending::Done("REGION_MISMATCH", format!("The URL names region {named}, but bucket {bucket} is in {actual}: use its {actual} URL."));
+                    return Pending::Done(
+                        "REGION_MISMATCH",
+                        format!("The URL names region {named}, but bucket {bucket} is in {actual}: use its {actual} URL."),
+                    );
                 }
             }
             Pending::Object { key: object.key, declared }
@@ -159,7 +165,8 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
         .iter()
         .zip(pending)
         .map(|(row, pending)| {
-            let mut result = RowResult { global_key: &row.global_key, row_data: &row.row_data, status: RowStatus::Error, code: None, message: None, media_type: None };
+            let mut result =
+                RowResult { global_key: &row.global_key, row_data: &row.row_data, status: RowStatus::Error, code: None, message: None, media_type: None };
             let verdict = match pending {
                 Pending::Done(code, message) => Err((code.to_owned(), message)),
                 Pending::Object { key, declared } => match records.get(&key) {
@@ -171,7 +178,12 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
                         match (declared, record.data_type) {
                             (Some(d), Some(actual)) if d != actual => Err((
                                 "MEDIA_TYPE_MISMATCH".to_owned(),
-                                format!("The row declares {} but the object is {} ({}).", d.as_str(), actual.as_str(), record.media_type.as_deref().unwrap_or("unknown")),
+                                format!(
+                                    "The row declares {} but the object is {} ({}).",
+                                    d.as_str(),
+                                    actual.as_str(),
+                                    record.media_type.as_deref().unwrap_or("unknown")
+                                ),
                             )),
                             _ => Ok(()),
                         }

@@ -95,12 +95,7 @@ impl Integration {
     }
 
     pub fn connection(&self) -> Option<Connection> {
-        Some(Connection {
-            bucket: self.bucket.clone()?,
-            role_arn: self.role_arn.clone()?,
-            prefix: self.prefix.clone(),
-            kms_key_arn: self.kms_key_arn.clone(),
-        })
+        Some(Connection { bucket: self.bucket.clone()?, role_arn: self.role_arn.clone()?, prefix: self.prefix.clone(), kms_key_arn: self.kms_key_arn.clone() })
     }
 }
 

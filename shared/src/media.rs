@@ -147,9 +147,8 @@ fn is_geojson(text: &str) -> bool {
 fn is_geotiff(head: &[u8]) -> bool {
     let little = head.starts_with(b"II");
     let u16_at = |o: usize| head.get(o..o + 2).map(|b| if little { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) });
-    let u32_at = |o: usize| {
-        head.get(o..o + 4).map(|b| if little { u32::from_le_bytes([b[0], b[1], b[2], b[3]]) } else { u32::from_be_bytes([b[0], b[1], b[2], b[3]]) })
-    };
+    let u32_at =
+        |o: usize| head.get(o..o + 4).map(|b| if little { u32::from_le_bytes([b[0], b[1], b[2], b[3]]) } else { u32::from_be_bytes([b[0], b[1], b[2], b[3]]) });
     let Some(ifd) = u32_at(4).map(|o| o as usize) else { return false };
     let Some(entries) = u16_at(ifd) else { return false };
     (0..entries as usize).filter_map(|n| u16_at(ifd + 2 + n * 12)).any(|tag| matches!(tag, 34735 | 33922 | 33550 | 34264))

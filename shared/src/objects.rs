@@ -199,7 +199,11 @@ impl Inspector {
         let session = match self.credentials.session(&integration.id, role, &integration.external_id, URL_LIFETIME).await {
             Ok(session) => session,
             Err(e) if e.code == "AccessDenied" => {
-                return reject(record, "ACCESS_DENIED", format!("The integration's role cannot be assumed ({}); validate the integration and fix its trust policy.", e.message));
+                return reject(
+                    record,
+                    "ACCESS_DENIED",
+                    format!("The integration's role cannot be assumed ({}); validate the integration and fix its trust policy.", e.message),
+                );
             }
             Err(e) => return Err(Transient(e.to_string())),
         };
@@ -258,7 +262,9 @@ impl Inspector {
 
         let Some(sniffed) = media::sniff(&body) else {
             let claimed = head.content_type.as_deref().map(|c| format!(" (its Content-Type says {c})")).unwrap_or_default();
-            let reason = format!("The bytes are not an image, video, audio, text, PDF, HTML or geospatial file we can import{claimed}. Convert it to a supported format.");
+            let reason = format!(
+                "The bytes are not an image, video, audio, text, PDF, HTML or geospatial file we can import{claimed}. Convert it to a supported format."
+            );
             return reject(record, "UNSUPPORTED_MEDIA_TYPE", reason);
         };
         record.data_type = Some(sniffed.data_type);
@@ -266,7 +272,8 @@ impl Inspector {
         record.notes = media::mismatches(key, head.content_type.as_deref(), sniffed);
         let limit = self.limits.of(sniffed.data_type);
         if let Some(size) = head.size.filter(|s| *s > limit) {
-            let reason = format!("The object is {}; {} files may be at most {}. Split or compress it.", human_size(size), sniffed.data_type.as_str(), human_size(limit));
+            let reason =
+                format!("The object is {}; {} files may be at most {}. Split or compress it.", human_size(size), sniffed.data_type.as_str(), human_size(limit));
             return reject(record, "TOO_LARGE", reason);
         }
         record.status = ObjectStatus::Ready;

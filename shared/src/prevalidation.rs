@@ -39,7 +39,10 @@ pub struct Outcome {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Answer {
-    Direct { objects: usize, outcomes: Vec<Outcome> },
+    Direct {
+        objects: usize,
+        outcomes: Vec<Outcome>,
+    },
     Queue {
         #[serde(rename = "batchItemFailures")]
         batch_item_failures: Vec<ItemFailure>,
@@ -98,11 +101,8 @@ impl Prevalidator {
                 }));
             }
         }
-        let record = self
-            .inspector
-            .inspect(integration, &object.key)
-            .await
-            .map_err(|e| Error::Upstream { code: "OBJECT_NOT_INSPECTED", message: e.to_string() })?;
+        let record =
+            self.inspector.inspect(integration, &object.key).await.map_err(|e| Error::Upstream { code: "OBJECT_NOT_INSPECTED", message: e.to_string() })?;
         let written = self.store.put_object_record(&integration.tenant, &record, sequencer).await?;
         tracing::info!(integration = %integration.id, code = %record.code, ?written, "object prevalidated");
         Ok(Some(Outcome {

@@ -415,8 +415,11 @@ mod tests {
     }
 
     fn objects() -> impl Strategy<Value = S3Object> {
-        (bucket_names(), regions(), "\\PC{1,60}|[ -~]{1,60}|[a-z/]{1,10}//[%+ ]{1,5}")
-            .prop_map(|(bucket, region, key)| S3Object { bucket, region: Some(region), key })
+        (bucket_names(), regions(), "\\PC{1,60}|[ -~]{1,60}|[a-z/]{1,10}//[%+ ]{1,5}").prop_map(|(bucket, region, key)| S3Object {
+            bucket,
+            region: Some(region),
+            key,
+        })
     }
 
     proptest! {

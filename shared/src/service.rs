@@ -236,9 +236,9 @@ impl Service {
             let mut integration = self.load(tenant, id).await?;
             let before = integration.status;
             change(&mut integration);
-            let connection = integration.connection().ok_or_else(|| {
-                invalid("role_arn", "ROLE_NOT_ATTACHED", "attach a role first: PUT /integrations/{id} with bucket and role_arn")
-            })?;
+            let connection = integration
+                .connection()
+                .ok_or_else(|| invalid("role_arn", "ROLE_NOT_ATTACHED", "attach a role first: PUT /integrations/{id} with bucket and role_arn"))?;
             let report = match checked.take() {
                 Some((c, report)) if c == connection => report,
                 _ => self.checker.run(&integration.id, &integration.external_id, &connection).await,

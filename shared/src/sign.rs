@@ -309,15 +309,7 @@ mod tests {
         settings.expires_in = Some(expires);
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(region)
-            .name("s3")
-            .time(now)
-            .settings(settings)
-            .build()
-            .unwrap()
-            .into();
+        let params = v4::SigningParams::builder().identity(&identity).region(region).name("s3").time(now).settings(settings).build().unwrap().into();
         let request = SignableRequest::new(method, url, std::iter::empty(), SignableBody::UnsignedPayload).unwrap();
         let (instructions, _) = sign(request, &params).unwrap().into_parts();
         let mut http = http::Request::builder().uri(url).body(()).unwrap();
@@ -382,12 +374,9 @@ mod tests {
 
     #[test]
     fn amz_dates_match_the_calendar() {
-        for (secs, expected) in [
-            (0, "19700101T000000Z"),
-            (951_782_400, "20000229T000000Z"),
-            (1_795_532_400, "20261124T150000Z"),
-            (4_102_444_799, "20991231T235959Z"),
-        ] {
+        for (secs, expected) in
+            [(0, "19700101T000000Z"), (951_782_400, "20000229T000000Z"), (1_795_532_400, "20261124T150000Z"), (4_102_444_799, "20991231T235959Z")]
+        {
             assert_eq!(std::str::from_utf8(&amz_date(UNIX_EPOCH + Duration::from_secs(secs))).unwrap(), expected);
         }
     }
@@ -408,9 +397,6 @@ mod tests {
             time,
             Duration::from_secs(86_400),
         );
-        assert!(
-            documented.ends_with("X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"),
-            "{documented}"
-        );
+        assert!(documented.ends_with("X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"), "{documented}");
     }
 }

@@ -18,6 +18,11 @@ use crate::sign::Signer;
 /// Credentials are never used closer to their expiry than this.
 pub const SAFETY_MARGIN: Duration = Duration::from_secs(60);
 const SESSION_SECONDS: i32 = 3600;
+/// The longest lifetime a cached session is kept fresh for. A URL asked to live (nearly) as long
+/// as a whole session would otherwise re-assume the role on every request; such a URL gets what
+/// the credentials have left instead (`url_lifetime`, reported in `expires_at`), and the role is
+/// assumed again at most once per five minutes.
+const LONGEST_COVERED: Duration = Duration::from_secs(SESSION_SECONDS as u64 - 300 - SAFETY_MARGIN.as_secs());
 
 #[derive(Debug)]
 pub struct Session {
@@ -58,7 +63,7 @@ impl CredentialCache {
     pub async fn session(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId, needed: Duration) -> Result<Arc<Session>, AssumeError> {
         let slot = self.slots.lock().unwrap_or_else(|e| e.into_inner()).entry(id.clone()).or_default().clone();
         let mut cached = slot.lock().await;
-        let deadline = SystemTime::now() + needed + SAFETY_MARGIN;
+        let deadline = SystemTime::now() + needed.min(LONGEST_COVERED) + SAFETY_MARGIN;
         if let Some(session) = cached.as_ref().filter(|s| s.expires_at >= deadline) {
             return Ok(session.clone());
         }
@@ -75,10 +80,7 @@ impl CredentialCache {
     async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId) -> Result<Session, AssumeError> {
         let credentials = assume_role(&self.sts, id, role, Some(external_id.as_str()), SESSION_SECONDS).await?;
         let expires_at = SystemTime::try_from(credentials.expiration).unwrap_or_else(|_| SystemTime::now());
-        Ok(Session {
-            signer: Signer::new(&credentials.access_key_id, &credentials.secret_access_key, Some(&credentials.session_token)),
-            expires_at,
-        })
+        Ok(Session { signer: Signer::new(&credentials.access_key_id, &credentials.secret_access_key, Some(&credentials.session_token)), expires_at })
     }
 }
 
@@ -153,11 +155,8 @@ mod tests {
 
     #[tokio::test]
     async fn credentials_near_expiry_are_refreshed_before_signing() {
-        let rule = mock!(aws_sdk_sts::Client::assume_role)
-            .sequence()
-            .output(|| output(Duration::from_secs(600)))
-            .output(|| output(Duration::from_secs(3600)))
-            .build();
+        let rule =
+            mock!(aws_sdk_sts::Client::assume_role).sequence().output(|| output(Duration::from_secs(600))).output(|| output(Duration::from_secs(3600))).build();
         let cache = CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::Sequential, [&rule]));
         let (id, role, ext) = ids();
         let short = cache.session(&id, &role, &ext, Duration::from_secs(300)).await.unwrap();
@@ -171,6 +170,21 @@ mod tests {
             let lifetime = session.url_lifetime(Duration::from_secs(requested), now);
             assert!(now + lifetime + SAFETY_MARGIN <= session.expires_at, "no URL outlives its credentials");
         }
+    }
+
+    #[tokio::test]
+    async fn asking_for_a_whole_session_does_not_reassume_every_time() {
+        let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| output(Duration::from_secs(3600)));
+        let cache = CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule]));
+        let (id, role, ext) = ids();
+        let hour = Duration::from_secs(3600);
+        for _ in 0..100 {
+            let session = cache.session(&id, &role, &ext, hour).await.unwrap();
+            let now = SystemTime::now();
+            let lifetime = session.url_lifetime(hour, now);
+            assert!(lifetime < hour && now + lifetime + SAFETY_MARGIN <= session.expires_at, "shortened, truthfully");
+        }
+        assert_eq!(rule.num_calls(), 1);
     }
 
     #[tokio::test]

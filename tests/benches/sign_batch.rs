@@ -27,7 +27,8 @@ async fn main() {
     let attach = json!({"name": "bench", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
     integrations.invoke(event("PUT", &format!("/integrations/{id}"), Some(&attach), Some("tenant-bench"), &[])).await.unwrap();
 
-    let urls: Vec<String> = (0..1000).map(|i| format!("https://{}.s3.us-east-1.amazonaws.com/datasets/batch%20{i}/image_{i:05}.jpg", customer.bucket)).collect();
+    let urls: Vec<String> =
+        (0..1000).map(|i| format!("https://{}.s3.us-east-1.amazonaws.com/datasets/batch%20{i}/image_{i:05}.jpg", customer.bucket)).collect();
     let body = json!({"urls": urls}).to_string();
     let batch = event("POST", &format!("/integrations/{id}/sign"), Some(&body), Some("tenant-bench"), &[]);
     let warm = sign.invoke(batch.clone()).await.unwrap();

@@ -34,8 +34,7 @@ pub fn event(method: &str, path: &str, body: Option<&str>, tenant: Option<&str>,
         "isBase64Encoded": false
     });
     if !query.is_empty() {
-        let params: serde_json::Map<String, Value> =
-            query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_owned(), json!(v))).collect();
+        let params: serde_json::Map<String, Value> = query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_owned(), json!(v))).collect();
         event["queryStringParameters"] = Value::Object(params);
     }
     if let Some(tenant) = tenant {

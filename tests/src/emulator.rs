@@ -70,10 +70,7 @@ impl Emulator {
         let stdin = child.stdin.take().expect("piped stdin");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line).expect("read READY line");
-        let endpoint = line
-            .strip_prefix("READY ")
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|| panic!("emulator did not start; it said {line:?}"));
+        let endpoint = line.strip_prefix("READY ").map(|s| s.trim().to_owned()).unwrap_or_else(|| panic!("emulator did not start; it said {line:?}"));
         Emulator { endpoint, child: Mutex::new(child), _stdin: stdin }
     }
 

@@ -89,10 +89,7 @@ impl Provider {
     /// A fresh table with our schema, created as the provider.
     pub async fn table(&self) -> String {
         let name = unique("bucketlink");
-        Store::new(aws_sdk_dynamodb::Client::new(&self.sdk), &name)
-            .create_table()
-            .await
-            .expect("create table");
+        Store::new(aws_sdk_dynamodb::Client::new(&self.sdk), &name).create_table().await.expect("create table");
         name
     }
 }
@@ -197,9 +194,7 @@ impl Customer {
         let mut bucket = s3.create_bucket().bucket(&spec.bucket);
         if spec.region != "us-east-1" {
             bucket = bucket.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(spec.region.as_str()))
-                    .build(),
+                CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(spec.region.as_str())).build(),
             );
         }
         bucket.send().await.expect("create bucket");
@@ -285,14 +280,8 @@ pub fn permission_document(permissions: &Permissions, bucket: &str) -> Value {
     let list = json!({"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": format!("arn:aws:s3:::{bucket}")});
     let statements = match permissions {
         Permissions::ReadOnly => vec![get, list],
-        Permissions::NoListBucket => vec![
-            get,
-            json!({"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": format!("arn:aws:s3:::{bucket}")}),
-        ],
-        Permissions::NoObjectWildcard => vec![
-            json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}")}),
-            list,
-        ],
+        Permissions::NoListBucket => vec![get, json!({"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": format!("arn:aws:s3:::{bucket}")})],
+        Permissions::NoObjectWildcard => vec![json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}")}), list],
         Permissions::Document(doc) => return doc.clone(),
     };
     json!({"Version": "2012-10-17", "Statement": statements})
@@ -357,21 +346,18 @@ impl Sweep {
             .drain(&self.queue_url)
             .await
             .iter()
-            .map(|m| json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+            .map(|m| {
+                json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
                 "attributes": {}, "messageAttributes": {}, "md5OfBody": m.md5_of_body(), "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:111111111111:sweep", "awsRegion": "us-east-1"}))
+                "eventSourceARN": "arn:aws:sqs:us-east-1:111111111111:sweep", "awsRegion": "us-east-1"})
+            })
             .collect();
         json!({"Records": records})
     }
 
     /// The status-change events put on the bus since the last call (their `detail`).
     pub async fn events(&self) -> Vec<Value> {
-        self.drain(&self.audit_url)
-            .await
-            .iter()
-            .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok())
-            .map(|event| event["detail"].clone())
-            .collect()
+        self.drain(&self.audit_url).await.iter().filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok()).map(|event| event["detail"].clone()).collect()
     }
 }
 
@@ -384,7 +370,14 @@ pub struct Connected {
     pub status: String,
 }
 
-pub async fn connect(emu: &Emulator, provider: &Provider, integrations: &crate::Function, tenant: &str, account: &str, prepare: impl FnOnce(&mut CustomerSpec)) -> Connected {
+pub async fn connect(
+    emu: &Emulator,
+    provider: &Provider,
+    integrations: &crate::Function,
+    tenant: &str,
+    account: &str,
+    prepare: impl FnOnce(&mut CustomerSpec),
+) -> Connected {
     use crate::api::{call, event};
     let created = call(integrations, event("POST", "/integrations", Some("{\"name\": \"Acme\"}"), Some(tenant), &[])).await;
     let id = created.body["id"].as_str().expect("an integration id").to_owned();

@@ -124,12 +124,8 @@ impl Function {
         self.queue.waiting.lock().expect("lock").insert(id.clone(), tx);
         self.queue.pending.lock().expect("lock").push_back((id, event));
         self.queue.arrived.notify_one();
-        tokio::time::timeout(Duration::from_secs(30), rx)
-            .await
-            .expect("the function answered within 30 s")
-            .expect("the runtime host stayed up")
+        tokio::time::timeout(Duration::from_secs(30), rx).await.expect("the function answered within 30 s").expect("the runtime host stayed up")
     }
-
 }
 
 /// A function binary started without `BUCKETLINK_TABLE` must refuse to start, with one line naming it.
@@ -186,7 +182,13 @@ async fn answer(queue: Arc<Queue>, request: Request<Incoming>) -> Result<Respons
             queue.arrived.notified().await;
         }
     }
-    let outcome = if path.ends_with("/response") { Some(Ok(parsed)) } else if path.ends_with("/error") { Some(Err(parsed)) } else { None };
+    let outcome = if path.ends_with("/response") {
+        Some(Ok(parsed))
+    } else if path.ends_with("/error") {
+        Some(Err(parsed))
+    } else {
+        None
+    };
     let id = path.split('/').rev().nth(1).unwrap_or_default().to_owned();
     match outcome {
         Some(outcome) => {

@@ -23,7 +23,6 @@ use serde_json::Value;
 use crate::fixtures::{permission_document, trust_document, unique, Permissions, Trust, APP_ORIGIN};
 use crate::{Customer, CustomerSpec, Emulator, Provider, Sweep};
 
-
 #[derive(Debug)]
 pub struct Report {
     pub integrations: usize,
@@ -64,7 +63,8 @@ fn delta(after: &Value, before: &Value) -> Value {
 
 async fn create_integration(provider: &Provider, store: &Store, customer: &Customer, n: usize, broken_every: usize) {
     let tenant = TenantId::parse(&format!("tenant-{}", n % 1000)).expect("tenant");
-    let mut integration = Integration::new(tenant, format!("scale {n}"), Some(BucketName::parse(&customer.bucket).expect("bucket")), KeyPrefix::parse("").expect("prefix"), None);
+    let mut integration =
+        Integration::new(tenant, format!("scale {n}"), Some(BucketName::parse(&customer.bucket).expect("bucket")), KeyPrefix::parse("").expect("prefix"), None);
     let role_name = format!("bucketlink-scale-{n}");
     let iam = aws_sdk_iam::Client::new(&customer.sdk);
     let trust = trust_document(&Trust::ExternalId(integration.external_id.as_str().to_owned()), &provider.role_arn);
@@ -129,7 +129,9 @@ pub async fn run(emu: &Emulator, integrations: usize, accounts: usize, workers: 
                 .iter()
                 .filter(|m| !failures.iter().any(|f| Some(f.as_str()) == m.message_id()))
                 .enumerate()
-                .map(|(n, m)| DeleteMessageBatchRequestEntry::builder().id(n.to_string()).receipt_handle(m.receipt_handle().unwrap_or_default()).build().expect("entry"))
+                .map(|(n, m)| {
+                    DeleteMessageBatchRequestEntry::builder().id(n.to_string()).receipt_handle(m.receipt_handle().unwrap_or_default()).build().expect("entry")
+                })
                 .collect();
             processed.fetch_add(done.len(), Ordering::Relaxed);
             if !done.is_empty() {

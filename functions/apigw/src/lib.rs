@@ -49,11 +49,7 @@ pub fn outcome<T: Serialize>(status: u16, result: Result<T, Error>) -> (u16, Str
 pub fn respond((status, body): (u16, String)) -> Response<Body> {
     let content_type = if status >= 400 { PROBLEM_CONTENT_TYPE } else { "application/json" };
     let body = if status == 204 { Body::Empty } else { Body::Text(body) };
-    Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .body(body)
-        .expect("status and header are valid")
+    Response::builder().status(status).header("content-type", content_type).body(body).expect("status and header are valid")
 }
 
 pub fn problem(p: &Problem) -> Response<Body> {

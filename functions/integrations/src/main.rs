@@ -22,8 +22,8 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env(&config).await;
     let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
     let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
-    let service = Service::new(Store::new(clients.dynamodb.clone(), &config.table), checker, principal)
-        .with_customer_template(config.customer_template_url.clone());
+    let service =
+        Service::new(Store::new(clients.dynamodb.clone(), &config.table), checker, principal).with_customer_template(config.customer_template_url.clone());
     let endpoint = Endpoint::from_url(clients.sdk.endpoint_url());
     let inspector = Inspector::new(CredentialCache::new(clients.sts.clone()), endpoint, config.s3_path_style, config.object_limits.clone());
     let (service, inspector) = (&service, &inspector);

@@ -1,7 +1,5 @@
 //! `POST /integrations/{id}/sign` (API Gateway HTTP API, payload v2): signed GET URLs, in request order.
 
-use std::time::Duration;
-
 use apigw::{outcome, problem, respond, route, tenant};
 use bucketlink::api::{parse_body, Problem};
 use bucketlink::aws::Clients;
@@ -11,8 +9,6 @@ use bucketlink::signing::{SignRequest, SignService};
 use bucketlink::store::Store;
 use bucketlink::sts::CredentialCache;
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
-
-const MAX_TTL: Duration = Duration::from_secs(3600);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -25,8 +21,8 @@ async fn main() -> Result<(), Error> {
         CredentialCache::new(clients.sts.clone()),
         endpoint,
         config.s3_path_style,
-        config.url_ttl.min(MAX_TTL),
-        MAX_TTL,
+        config.url_ttl,
+        config.url_max_ttl,
     );
     let service = &service;
     run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, request).await) })).await

@@ -62,16 +62,7 @@ impl<'a> Context<'a> {
     }
 }
 
-const PLACEHOLDERS: [&str; 8] = [
-    "customerbucketarn",
-    "<",
-    "your-bucket",
-    "your_bucket",
-    "bucket-name",
-    "bucket_name",
-    "example-bucket",
-    "${",
-];
+const PLACEHOLDERS: [&str; 8] = ["customerbucketarn", "<", "your-bucket", "your_bucket", "bucket-name", "bucket_name", "example-bucket", "${"];
 
 const READ_ACTIONS: [&str; 10] = [
     "s3:GetObject",
@@ -114,7 +105,9 @@ fn covers_action(s: &Value, action: &str) -> bool {
 }
 
 fn detect_kind(doc: &Value) -> Kind {
-    let trust = statements(doc).iter().any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some() || covers_action(s, "sts:AssumeRole") && s.get("Resource").is_none());
+    let trust = statements(doc)
+        .iter()
+        .any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some() || covers_action(s, "sts:AssumeRole") && s.get("Resource").is_none());
     if trust {
         Kind::Trust
     } else {
@@ -140,7 +133,8 @@ pub fn lint(text: &str, kind: Option<Kind>, ctx: &Context<'_>) -> Report {
     };
     let kind = kind.unwrap_or_else(|| detect_kind(&doc));
     if statements(&doc).is_empty() {
-        let f = finding("POLICY_NO_STATEMENTS", Severity::Error, "The policy has no Statement.", "Paste the complete policy, including its \"Statement\" list.");
+        let f =
+            finding("POLICY_NO_STATEMENTS", Severity::Error, "The policy has no Statement.", "Paste the complete policy, including its \"Statement\" list.");
         return Report { kind, findings: vec![f] };
     }
     let findings = match kind {
@@ -194,7 +188,10 @@ fn lint_trust(doc: &Value, ctx: &Context<'_>) -> Vec<Finding> {
             out.push(finding(
                 "TRUST_PRINCIPAL_NOT_OURS",
                 Severity::Error,
-                format!("The trust policy names {} as principal, not bucketlink's role.", if principals.is_empty() { "no AWS principal".to_owned() } else { principals.join(", ") }),
+                format!(
+                    "The trust policy names {} as principal, not bucketlink's role.",
+                    if principals.is_empty() { "no AWS principal".to_owned() } else { principals.join(", ") }
+                ),
                 format!("Set \"Principal\": {{\"AWS\": \"{ours}\"}}."),
             ));
         }
@@ -289,7 +286,9 @@ fn lint_permission(doc: &Value, ctx: &Context<'_>) -> Vec<Finding> {
     }
     for s in &allows {
         let write = s.get("NotAction").is_some()
-            || strings(s.get("Action")).iter().any(|a| !READ_ACTIONS.iter().any(|r| r.eq_ignore_ascii_case(a)) && !a.eq_ignore_ascii_case("s3:Get*") && !a.eq_ignore_ascii_case("s3:List*"));
+            || strings(s.get("Action"))
+                .iter()
+                .any(|a| !READ_ACTIONS.iter().any(|r| r.eq_ignore_ascii_case(a)) && !a.eq_ignore_ascii_case("s3:Get*") && !a.eq_ignore_ascii_case("s3:List*"));
         if write {
             let granted = if s.get("NotAction").is_some() { "everything but NotAction".to_owned() } else { strings(s.get("Action")).join(", ") };
             out.push(finding(
@@ -443,7 +442,11 @@ mod tests {
         let with = |patch: Value| {
             let mut s = good.clone();
             for (k, v) in patch.as_object().unwrap() {
-                if v.is_null() { s.as_object_mut().unwrap().remove(k); } else { s[k] = v.clone(); }
+                if v.is_null() {
+                    s.as_object_mut().unwrap().remove(k);
+                } else {
+                    s[k] = v.clone();
+                }
             }
             codes(&trust(s), Some(Kind::Trust), &c)
         };
@@ -494,10 +497,7 @@ mod tests {
         assert_eq!(codes(&policy(json!([get("arn:aws:s3:::other-data/*"), list])), None, &c), ["PERMISSION_OTHER_BUCKET"]);
         assert_eq!(codes(&policy(json!([get("arn:aws:s3:::acme-data/docs/*"), list])), None, &c), ["PERMISSION_PREFIX_NOT_COVERED"]);
         assert_eq!(codes(&policy(json!([list])), None, &c), ["PERMISSION_NO_GET_OBJECT"]);
-        assert_eq!(
-            codes(&policy(json!([get("arn:aws:s3:::acme-data/*")])), None, &c),
-            ["PERMISSION_NO_LIST_BUCKET", "PERMISSION_NO_GET_BUCKET_LOCATION"]
-        );
+        assert_eq!(codes(&policy(json!([get("arn:aws:s3:::acme-data/*")])), None, &c), ["PERMISSION_NO_LIST_BUCKET", "PERMISSION_NO_GET_BUCKET_LOCATION"]);
         let everything = json!({"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::acme-data", "arn:aws:s3:::acme-data/*"]});
         assert_eq!(codes(&policy(json!([everything])), None, &c), ["PERMISSION_TOO_BROAD"]);
         let writes = json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": "arn:aws:s3:::acme-data/*"});

@@ -140,10 +140,7 @@ impl Grant<'_> {
 
     pub fn cli_commands(&self) -> Vec<String> {
         vec![
-            format!(
-                "aws iam create-role --role-name {ROLE_NAME} --assume-role-policy-document {}",
-                shell_quote(&self.trust_policy().to_string())
-            ),
+            format!("aws iam create-role --role-name {ROLE_NAME} --assume-role-policy-document {}", shell_quote(&self.trust_policy().to_string())),
             format!(
                 "aws iam put-role-policy --role-name {ROLE_NAME} --policy-name {POLICY_NAME} --policy-document {}",
                 shell_quote(&self.permission_policy().to_string())
@@ -255,8 +252,11 @@ mod tests {
         let statements = policy["Statement"].as_array().unwrap();
         assert_eq!(statements[0]["Resource"], "arn:aws:s3:::acme-data/images/*");
         assert_eq!(statements[1]["Condition"], json!({"StringLike": {"s3:prefix": ["images/*"]}}));
-        assert_eq!(statements[3], json!({"Sid": "DecryptObjects", "Effect": "Allow", "Action": "kms:Decrypt",
-            "Resource": "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"}));
+        assert_eq!(
+            statements[3],
+            json!({"Sid": "DecryptObjects", "Effect": "Allow", "Action": "kms:Decrypt",
+            "Resource": "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"})
+        );
     }
 
     #[test]
@@ -280,13 +280,8 @@ mod tests {
                 let report = lint::lint(&doc.to_string(), Some(kind), &ctx);
                 assert!(report.findings.is_empty(), "{kind:?}: {:?}", report.findings);
             }
-            let handed_out = serde_json::to_string(&(
-                &setup.permission_policy,
-                &setup.trust_policy,
-                &setup.cli_commands,
-                &setup.cloudformation.parameters,
-            ))
-            .unwrap();
+            let handed_out =
+                serde_json::to_string(&(&setup.permission_policy, &setup.trust_policy, &setup.cli_commands, &setup.cloudformation.parameters)).unwrap();
             for placeholder in ["CustomerBucketARN", "<", ">", "TODO", "REPLACE", "123456789012"] {
                 assert!(!handed_out.contains(placeholder), "{placeholder} in {handed_out}");
             }

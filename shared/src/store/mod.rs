@@ -23,8 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -67,9 +67,7 @@ where
 {
     fn from(err: SdkError<E, R>) -> Self {
         match err.code() {
-            Some("ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded") => {
-                StoreError::Throttled
-            }
+            Some("ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded") => StoreError::Throttled,
             Some("ConditionalCheckFailedException") => StoreError::Conflict,
             _ => StoreError::Unavailable(DisplayErrorContext(&err).to_string()),
         }
@@ -206,11 +204,7 @@ fn from_item(item: &Item) -> Result<Integration, StoreError> {
         last_checked_at: r.opt("last_checked_at").map(str::to_owned),
         created_at: r.req("created_at")?.to_owned(),
         updated_at: r.req("updated_at")?.to_owned(),
-        version: item
-            .get("version")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StoreError::Corrupt("version".into()))?,
+        version: item.get("version").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| StoreError::Corrupt("version".into()))?,
     })
 }
 
@@ -222,9 +216,7 @@ impl Store {
     /// Creates the table, its index and TTL (for local runs and tests; `template.yaml` on AWS).
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
-        let attr = |name: &str| {
-            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute")
-        };
+        let attr = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute");
         let by_bucket = GlobalSecondaryIndex::builder()
             .index_name(BY_BUCKET_INDEX)
             .key_schema(key("bucket", KeyType::Hash))
@@ -266,26 +258,13 @@ impl Store {
     }
 
     pub async fn insert(&self, integration: &Integration) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(integration)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await?;
+        self.client.put_item().table_name(&self.table).set_item(Some(to_item(integration))).condition_expression("attribute_not_exists(pk)").send().await?;
         Ok(())
     }
 
     pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Integration>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", tenant_pk(tenant))
-            .key("sk", integration_sk(id))
-            .consistent_read(true)
-            .send()
-            .await?;
+        let out =
+            self.client.get_item().table_name(&self.table).key("pk", tenant_pk(tenant)).key("sk", integration_sk(id)).consistent_read(true).send().await?;
         out.item.as_ref().map(from_item).transpose()
     }
 
@@ -396,12 +375,7 @@ impl Store {
 
     /// The last `limit` check results of an integration, newest first: (checked_at, status).
     pub async fn history(&self, tenant: &TenantId, id: &IntegrationId, limit: i32) -> Result<Vec<(String, String)>, StoreError> {
-        let out = self
-            .tenant_items(tenant, &format!("HISTORY#{id}#"))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await?;
+        let out = self.tenant_items(tenant, &format!("HISTORY#{id}#")).scan_index_forward(false).limit(limit).send().await?;
         out.items()
             .iter()
             .map(|item| {

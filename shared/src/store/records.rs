@@ -84,10 +84,8 @@ impl Store {
     pub async fn object_records(&self, tenant: &TenantId, integration: &IntegrationId, keys: &[&str]) -> Result<HashMap<String, ObjectRecord>, StoreError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(BATCH_GET) {
-            let wanted: Vec<Item> = chunk
-                .iter()
-                .map(|key| Item::from([("pk".to_owned(), tenant_pk(tenant)), ("sk".to_owned(), record_sk(integration.as_str(), key))]))
-                .collect();
+            let wanted: Vec<Item> =
+                chunk.iter().map(|key| Item::from([("pk".to_owned(), tenant_pk(tenant)), ("sk".to_owned(), record_sk(integration.as_str(), key))])).collect();
             let mut request = Some(KeysAndAttributes::builder().set_keys(Some(wanted)).build().map_err(|e| StoreError::Corrupt(e.to_string()))?);
             while let Some(keys_and_attributes) = request.take() {
                 let out = self.client.batch_get_item().request_items(&self.table, keys_and_attributes).send().await?;
@@ -103,11 +101,7 @@ impl Store {
 
     /// An integration's records, in no particular order (up to `limit`).
     pub async fn integration_records(&self, tenant: &TenantId, integration: &IntegrationId, limit: i32) -> Result<Vec<ObjectRecord>, StoreError> {
-        let out = self
-            .tenant_items(tenant, &format!("OBJECT#{integration}#"))
-            .limit(limit)
-            .send()
-            .await?;
+        let out = self.tenant_items(tenant, &format!("OBJECT#{integration}#")).limit(limit).send().await?;
         out.items().iter().map(from_record_item).collect()
     }
 }

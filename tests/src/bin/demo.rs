@@ -4,8 +4,8 @@
 use bucketlink::ids::{IntegrationId, TenantId};
 use bucketlink::store::Store;
 use bucketlink_testkit::api::{call, event, Answer};
-use bucketlink_testkit::samples;
 use bucketlink_testkit::fixtures::{unique, APP_ORIGIN};
+use bucketlink_testkit::samples;
 use bucketlink_testkit::{emulator::workspace_root, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Sweep, Trust};
 use serde_json::{json, Value};
 
@@ -101,8 +101,13 @@ async fn main() {
         "Condition": {"StringEquals": {"sts:ExternalId": ""}}}]});
     let linted = api(&integrations, "POST", "/policy/lint", Some(json!({"policy": seed, "integration_id": id}))).await;
     for finding in linted.body["findings"].as_array().into_iter().flatten() {
-        println!("     {} ({}): {}\n       fix: {}", finding["code"].as_str().unwrap_or(""), finding["severity"].as_str().unwrap_or(""),
-            finding["message"].as_str().unwrap_or(""), finding["fix"].as_str().unwrap_or(""));
+        println!(
+            "     {} ({}): {}\n       fix: {}",
+            finding["code"].as_str().unwrap_or(""),
+            finding["severity"].as_str().unwrap_or(""),
+            finding["message"].as_str().unwrap_or(""),
+            finding["fix"].as_str().unwrap_or("")
+        );
     }
 
     step(9, "The app asks for signed URLs (sign-url), and fetches one like the browser will");
