@@ -148,11 +148,12 @@ pub async fn run(emu: &Emulator, integrations: usize, accounts: usize, workers: 
     let failing = all.iter().filter(|i| i.status == Status::Failing).count();
     let status_events = sweep.events().await.len();
     // On AWS: the scan reads every index item once, eventually consistent (0.5 unit per 4 KB of
-    // data read, summed per page); each revalidation reads its item twice, strongly consistent
-    // (1 unit per 4 KB, rounded up per item).
+    // data read, summed per page); each revalidation's GetItem is strongly consistent (1 unit per
+    // 4 KB, rounded up per item), counted as the emulator served them (redeliveries included).
     let item_bytes: Vec<usize> = all.iter().map(|i| serde_json::to_string(i).map(|s| s.len() + 200).unwrap_or(4096)).collect();
     let scan_units = item_bytes.iter().sum::<usize>() as f64 / 4096.0 * 0.5;
-    let get_units: f64 = item_bytes.iter().map(|b| b.div_ceil(4096) as f64).sum::<f64>() * 2.0;
+    let units_per_get = item_bytes.iter().map(|b| b.div_ceil(4096)).sum::<usize>() as f64 / item_bytes.len().max(1) as f64;
+    let get_units = calls.get("dynamodb:GetItem").and_then(Value::as_u64).unwrap_or(0) as f64 * units_per_get;
     Report {
         integrations,
         accounts,
