@@ -129,3 +129,23 @@ async fn prevalidate_reads_each_delivery_form_in_events() {
     let error = function.invoke(broken).await.expect_err("an invocation error");
     assert!(error.to_string().contains("bad%zzkey"), "{error}");
 }
+
+#[tokio::test]
+async fn status_events_announces_a_status_change_from_a_stream_batch() {
+    let (provider, _table, mut env) = environment().await;
+    let sweep = Sweep::create(&provider).await;
+    env.extend(sweep.env());
+    let function = Function::start("status-events", &env).await;
+    // A MODIFY of an integration (healthy → failing) and the INSERT of its history entry.
+    let response = function.invoke(fixture("status-events-stream.json")).await.expect("a response");
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let events = sweep.events().await;
+    assert_eq!(events.len(), 1, "one event for the status change, none for the history entry: {events:?}");
+    assert_eq!(
+        events[0],
+        json!({"event_id": "01JD7ZK3Q4W8X9Y0ABCDEFGHJK:7", "tenant": "tenant-acme", "integration": "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", "version": 7,
+            "old_status": "healthy", "new_status": "failing", "failing_checks": ["object_read"], "changed_at": "2026-11-24T15:00:00Z"})
+    );
+    let logs = function.logs();
+    assert!(logs.contains("status changes published"), "{logs}");
+}

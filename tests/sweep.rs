@@ -5,7 +5,7 @@
 use bucketlink_testkit::api::{call, event};
 use bucketlink_testkit::emulator::workspace_root;
 use bucketlink_testkit::fixtures::{connect, Connected};
-use bucketlink_testkit::{Emulator, Function, Permissions, Provider, Sweep, Trust};
+use bucketlink_testkit::{Announcer, Emulator, Function, Permissions, Provider, Sweep, Trust};
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "666666666666";
@@ -32,6 +32,12 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
     env.extend(sweep.env());
     let integrations = Function::start("integrations", &env).await;
     let revalidate = Function::start("revalidate", &env).await;
+    let announcer = Announcer::start(&provider, &emu.endpoint, &table, &sweep).await;
+    // What the bus received: the stream's relay runs after each step, as Lambda runs it.
+    let events = || async {
+        announcer.pump().await;
+        sweep.events().await
+    };
 
     let Connected { id, customer, status } = connect(emu, &provider, &integrations, TENANT, CUSTOMER, |_| {}).await;
     assert_eq!(status, "healthy");
@@ -40,33 +46,42 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
 
     let status = || async { call(&integrations, event("GET", &format!("/integrations/{id}"), None, Some(TENANT), &[])).await.body };
 
+    assert_eq!(status().await["status"], "healthy");
+    let attached = events().await;
+    assert_eq!(attached.len(), 1, "the attach itself announced awaiting_role → healthy: {attached:?}");
+    assert_eq!((attached[0]["old_status"].as_str(), attached[0]["new_status"].as_str()), (Some("awaiting_role"), Some("healthy")));
     let answer = sweep_round(&revalidate, &sweep).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
-    assert_eq!(status().await["status"], "healthy");
-    assert_eq!(sweep.events().await, Vec::<Value>::new(), "healthy stays healthy, silently");
+    assert_eq!(events().await, Vec::<Value>::new(), "healthy stays healthy, silently");
 
     customer.set_permissions(&Permissions::NoObjectWildcard).await;
     assert_eq!(sweep_round(&revalidate, &sweep).await, json!({"batchItemFailures": []}));
-    assert_eq!(status().await["status"], "failing");
-    let events = sweep.events().await;
-    assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0], json!({"tenant": TENANT, "integration": id, "old_status": "healthy", "new_status": "failing", "failing_checks": ["object_read"]}));
+    let failing = status().await;
+    assert_eq!(failing["status"], "failing");
+    let announced = events().await;
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    let version = failing["version"].as_u64().unwrap();
+    assert_eq!(
+        announced[0],
+        json!({"event_id": format!("{id}:{version}"), "tenant": TENANT, "integration": id, "version": version,
+            "old_status": "healthy", "new_status": "failing", "failing_checks": ["object_read"], "changed_at": failing["updated_at"]})
+    );
 
     sweep_round(&revalidate, &sweep).await;
-    assert_eq!(sweep.events().await, Vec::<Value>::new(), "still failing: no second event");
+    assert_eq!(events().await, Vec::<Value>::new(), "still failing: no second event");
 
     customer.set_permissions(&Permissions::ReadOnly).await;
     sweep_round(&revalidate, &sweep).await;
     assert_eq!(status().await["status"], "healthy");
-    let events = sweep.events().await;
-    assert_eq!(events.len(), 1);
-    assert_eq!((events[0]["old_status"].as_str(), events[0]["new_status"].as_str()), (Some("failing"), Some("healthy")));
+    let announced = events().await;
+    assert_eq!(announced.len(), 1);
+    assert_eq!((announced[0]["old_status"].as_str(), announced[0]["new_status"].as_str()), (Some("failing"), Some("healthy")));
 
     customer.set_trust(&Trust::NoCondition, &provider.role_arn).await;
     sweep_round(&revalidate, &sweep).await;
-    let events = sweep.events().await;
-    assert_eq!(events[0]["new_status"], "insecure");
-    assert_eq!(events[0]["failing_checks"], json!(["external_id_required"]));
+    let announced = events().await;
+    assert_eq!(announced[0]["new_status"], "insecure");
+    assert_eq!(announced[0]["failing_checks"], json!(["external_id_required"]));
 
     let history = status().await["history"].as_array().unwrap().len();
     assert_eq!(history, 6, "the attach and five sweeps are in the history");
@@ -102,5 +117,6 @@ async fn a_sweep_over_many_accounts_checks_each_integration_once() {
     assert_eq!(report.calls["dynamodb:Scan"], 4, "one parallel scan of four segments: {report:#?}");
     let batches = report.calls["sqs:SendMessageBatch"].as_u64().unwrap();
     assert!((4..=8).contains(&batches), "ten per batch, per scan segment: {report:#?}");
-    assert_eq!(report.calls["events:PutEvents"], broken, "{report:#?}");
+    let puts = report.calls["events:PutEvents"].as_u64().unwrap() as usize;
+    assert!((1..=broken).contains(&puts), "the relay puts up to ten changes at once: {report:#?}");
 }

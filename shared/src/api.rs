@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::error::Error;
+use crate::fault::Fault;
 
 /// RFC 9457 problem details, plus our stable machine-readable `code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,6 +17,9 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub code: String,
+    /// Seconds after which a retry may succeed: the `Retry-After` header of a 503.
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -28,7 +32,25 @@ impl Problem {
             status,
             detail: detail.into(),
             code: code.to_owned(),
+            retry_after: None,
         }
+    }
+
+    /// AWS failed us: 503 with `Retry-After`, naming the service, blaming nobody's setup.
+    pub fn unavailable(fault: &Fault) -> Self {
+        let seconds = fault.retry_after_seconds();
+        let mut p = Problem::new(
+            503,
+            fault.code(),
+            "AWS is not answering properly",
+            format!("{fault}. Nothing is wrong with the request or the customer's setup; retry in {seconds} seconds."),
+        );
+        p.retry_after = Some(seconds);
+        p
+    }
+
+    pub fn internal() -> Self {
+        Problem::new(500, "INTERNAL", "Internal error", "Something failed on our side; it has been logged. Retry later.")
     }
 
     pub fn unauthenticated() -> Self {
@@ -51,29 +73,6 @@ impl Problem {
     pub fn body(&self) -> String {
         serde_json::to_string(self).expect("a Problem always serializes")
     }
-}
-
-/// What a request can fail with, whichever use case it reached.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("integration {0} not found")]
-    NotFound(String),
-    #[error("{field}: {message}")]
-    Invalid { field: String, code: &'static str, message: String },
-    #[error("malformed JSON: {0}")]
-    MalformedJson(String),
-    #[error("body too large")]
-    BodyTooLarge(usize),
-    #[error("concurrent update")]
-    Conflict,
-    #[error("integration {id} is {status}")]
-    NotReady { id: String, status: &'static str },
-    #[error("{message}")]
-    Upstream { code: &'static str, message: String },
-    #[error("Idempotency-Key reused for a different request")]
-    IdempotencyMismatch,
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// Request bodies larger than this are refused before parsing.
@@ -118,35 +117,27 @@ impl From<&Error> for Problem {
             Error::Invalid { field, code, message } => Problem::new(422, code, &format!("Invalid field: {field}"), format!("{field}: {message}")),
             Error::MalformedJson(detail) => Problem::new(400, "INVALID_JSON", "Malformed JSON body", format!("The body is not valid JSON: {detail}.")),
             Error::BodyTooLarge(limit) => Problem::new(413, "BODY_TOO_LARGE", "Body too large", format!("This request's body is limited to {limit} bytes.")),
-            Error::Conflict => Problem::from(&StoreError::Conflict),
+            Error::Conflict => Problem::new(409, "CONFLICT", "Concurrent update", "The integration was changed by another request; read it again and retry."),
             Error::NotReady { id, status } => Problem::new(
                 409,
                 "INTEGRATION_NOT_READY",
                 "Integration cannot serve data",
                 format!("Integration {id} is {status}; URLs are signed only while its checks let data be read. Fix what they report, then validate it."),
             ),
-            Error::Upstream { code, message } => Problem::new(502, code, "AWS refused", message.clone()),
+            Error::RoleRefused(message) => Problem::new(
+                502,
+                "ROLE_CANNOT_BE_ASSUMED",
+                "The customer's role refused us",
+                format!("{message}. Validate the integration: its checks say what to fix."),
+            ),
+            Error::Unavailable(fault) => Problem::unavailable(fault),
+            Error::Internal(_) => Problem::internal(),
             Error::IdempotencyMismatch => Problem::new(
                 422,
                 "IDEMPOTENCY_KEY_REUSED",
                 "Idempotency-Key reused",
                 "This Idempotency-Key was used for a different request; use a new key for a new request.",
             ),
-            Error::Store(e) => Problem::from(e),
-        }
-    }
-}
-
-impl From<&StoreError> for Problem {
-    fn from(err: &StoreError) -> Self {
-        match err {
-            StoreError::Conflict => {
-                Problem::new(409, "CONFLICT", "Concurrent update", "The integration was changed by another request; read it again and retry.")
-            }
-            StoreError::Throttled => Problem::new(503, "THROTTLED", "Try again shortly", "The store is busy; retry with backoff."),
-            StoreError::Unavailable(_) | StoreError::Corrupt(_) => {
-                Problem::new(500, "INTERNAL", "Internal error", "Something failed on our side; it has been logged. Retry later.")
-            }
         }
     }
 }
@@ -216,7 +207,10 @@ mod tests {
         assert_eq!(v["status"], 404);
         assert_eq!(v["code"], "INTEGRATION_NOT_FOUND");
         assert_eq!(v["type"], "https://bucketlink.dev/problems/integration-not-found");
-        assert_eq!(Problem::from(&StoreError::Conflict).status, 409);
-        assert!(!Problem::from(&StoreError::Unavailable("secret detail".into())).detail.contains("secret"));
+        assert_eq!(Problem::from(&Error::Conflict).status, 409);
+        assert!(!Problem::from(&Error::Internal("secret detail".into())).detail.contains("secret"));
+        let busy = Problem::from(&Error::Unavailable(Fault::Throttled(crate::fault::Service::DynamoDb)));
+        assert_eq!((busy.status, busy.code.as_str(), busy.retry_after), (503, "AWS_THROTTLED", Some(2)));
+        assert!(busy.detail.starts_with("Amazon DynamoDB throttled"), "{}", busy.detail);
     }
 }

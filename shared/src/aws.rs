@@ -2,6 +2,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::budget::Profile;
 use crate::config::Config;
 
 #[derive(Clone, Debug)]
@@ -15,10 +16,11 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Loads the SDK's standard configuration (region, endpoint, credentials) from the environment.
-    pub async fn from_env(config: &Config) -> Self {
+    /// Loads the SDK's standard configuration (region, endpoint, credentials) from the environment,
+    /// with the timeouts and retries of `profile`.
+    pub async fn from_env(config: &Config, profile: Profile) -> Self {
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        Self::new(sdk, config)
+        Self::new(profile.apply(&sdk), config)
     }
 
     pub fn new(sdk: SdkConfig, config: &Config) -> Self {

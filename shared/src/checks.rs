@@ -1,18 +1,24 @@
 //! The validation checks: run by the API (attach, refresh), the sweep and the dataset check.
 //! Each says what it proved or what is wrong and exactly how to fix it. Later checks are skipped,
 //! with the reason, when an earlier one makes them meaningless.
+//!
+//! A check reaches a verdict (pass, fail, warn) only from an answer about the customer's setup.
+//! When AWS or the network fails it instead, or the check runs out of time, its status is
+//! `error`: it names the service, asks nothing of the customer, and the run reaches no verdict
+//! unless another check failed on its own evidence.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_sts::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::arn::RoleArn;
+use crate::budget::{self, Deadline};
 use crate::external_id::ExternalId;
+use crate::fault::{self, Failure, Fault, Service};
 use crate::ids::IntegrationId;
 use crate::integration::{Connection, Status};
 use crate::region::Region;
@@ -25,6 +31,8 @@ pub enum CheckStatus {
     Fail,
     Warn,
     Skip,
+    /// No verdict: AWS or the network failed, or the check ran out of time.
+    Error,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,9 +48,26 @@ pub struct CheckResult {
 /// The outcome of one run of every check.
 #[derive(Debug, Clone)]
 pub struct Report {
-    pub status: Status,
+    /// The status the evidence proves; `None` when the run reached no verdict.
+    pub verdict: Option<Status>,
     pub checks: Vec<CheckResult>,
     pub region: Option<Region>,
+}
+
+/// What the checks prove together: a failure proven on its own evidence decides (`insecure` for
+/// the external ID), otherwise any check without a verdict leaves the run without one, and only
+/// a run where every check reached its verdict is `healthy`.
+fn verdict(checks: &[CheckResult]) -> Option<Status> {
+    let failed = |name: Option<&str>| checks.iter().any(|c| c.status == CheckStatus::Fail && name.is_none_or(|n| c.name == n));
+    if failed(Some("external_id_required")) {
+        Some(Status::Insecure)
+    } else if failed(None) {
+        Some(Status::Failing)
+    } else if checks.iter().any(|c| c.status == CheckStatus::Error) {
+        None
+    } else {
+        Some(Status::Healthy)
+    }
 }
 
 /// Builds the checks' clients once (per cold start) and runs them for any integration.
@@ -57,6 +82,24 @@ pub struct Checker {
 }
 
 const SESSION_SECONDS: i32 = 900;
+
+/// The checks, in the order they run.
+pub const NAMES: [&str; 6] = ["role_assumable", "external_id_required", "bucket_region", "list_objects", "object_read", "cors"];
+
+/// Runs one check within `budget::CHECK` and what is left of the run's deadline; a check cut
+/// short gives `None` for its value and a `CHECK_TIMED_OUT` result.
+async fn within<T>(
+    deadline: &Deadline,
+    name: &'static str,
+    service: Service,
+    check: impl std::future::Future<Output = (T, CheckResult)>,
+) -> (Option<T>, CheckResult) {
+    let started = Instant::now();
+    match deadline.bound(budget::CHECK, check).await {
+        Some((value, result)) => (Some(value), result),
+        None => (None, timed_out(name, service, started)),
+    }
+}
 
 struct Timer(Instant, &'static str);
 
@@ -75,10 +118,28 @@ impl Timer {
             duration_ms: self.0.elapsed().as_millis() as u64,
         }
     }
+
+    /// AWS failed this check: no verdict, and nothing for the customer to do.
+    fn inconclusive(self, fault: &Fault) -> CheckResult {
+        self.done(CheckStatus::Error, fault.code(), format!("{fault}, so this check reached no verdict."), Some(NOTHING_TO_DO.to_owned()))
+    }
 }
+
+const NOTHING_TO_DO: &str =
+    "Nothing to do on your side: this says nothing about your setup. The check runs again with the next health sweep, or press refresh in a few minutes.";
 
 fn skipped(name: &str, reason: &str) -> CheckResult {
     CheckResult { name: name.to_owned(), status: CheckStatus::Skip, code: "SKIPPED".to_owned(), message: reason.to_owned(), remediation: None, duration_ms: 0 }
+}
+
+/// A check that did not finish in time (its calls' own timeouts normally end it first).
+fn timed_out(name: &'static str, service: Service, started: Instant) -> CheckResult {
+    Timer(started, name).done(
+        CheckStatus::Error,
+        "CHECK_TIMED_OUT",
+        format!("The check did not finish within {} s: {service} answered too slowly, so it reached no verdict.", budget::CHECK.as_secs()),
+        Some(NOTHING_TO_DO.to_owned()),
+    )
 }
 
 /// S3's answer to GetBucketLocation: empty means us-east-1, `EU` the old name of eu-west-1.
@@ -92,18 +153,11 @@ fn region_from_location(constraint: Option<&str>) -> Option<Region> {
 
 impl Checker {
     pub fn new(sdk: &SdkConfig, provider_principal: RoleArn, app_origins: Vec<String>, path_style: bool) -> Self {
-        Checker {
-            sts: aws_sdk_sts::Client::new(sdk),
-            sdk: sdk.clone(),
-            provider_principal,
-            app_origins,
-            path_style,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("HTTP client"),
-        }
+        Checker { sts: aws_sdk_sts::Client::new(sdk), sdk: sdk.clone(), provider_principal, app_origins, path_style, http: budget::http_client() }
     }
 
-    async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: Option<&str>) -> Result<Credentials, (String, String)> {
-        let c = assume_role(&self.sts, id, role, external_id, SESSION_SECONDS).await.map_err(|e| (e.code, e.message))?;
+    async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: Option<&str>) -> Result<Credentials, Failure> {
+        let c = assume_role(&self.sts, id, role, external_id, SESSION_SECONDS).await?;
         let expiry = SystemTime::try_from(c.expiration).ok();
         Ok(Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), expiry, "bucketlink-checks"))
     }
@@ -117,40 +171,57 @@ impl Checker {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
+    /// Every check, within `budget::CHECKS`; each check within `budget::CHECK`.
     pub async fn run(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> Report {
+        let deadline = Deadline::after(budget::CHECKS);
         let mut checks = Vec::with_capacity(6);
-        let (assumed, result) = self.role_assumable(id, external_id, conn).await;
-        checks.push(result);
-        let Some(credentials) = assumed else {
-            for name in ["external_id_required", "bucket_region", "list_objects", "object_read", "cors"] {
-                checks.push(skipped(name, "Skipped: the role could not be assumed."));
+        let skip_rest = |checks: &mut Vec<CheckResult>, reason: &str| {
+            for name in NAMES.iter().skip(checks.len()) {
+                checks.push(skipped(name, reason));
             }
-            return Report { status: Status::Failing, checks, region: None };
         };
-        let insecure = self.external_id_required(id, external_id, conn).await;
-        let is_insecure = insecure.status == CheckStatus::Fail;
+
+        let (assumed, result) = within(&deadline, "role_assumable", Service::Sts, self.role_assumable(id, external_id, conn)).await;
+        let reached = result.status != CheckStatus::Error;
+        checks.push(result);
+        let Some(credentials) = assumed.flatten() else {
+            let reason = if reached { "Skipped: the role could not be assumed." } else { "Skipped: whether the role can be assumed is not known yet." };
+            skip_rest(&mut checks, reason);
+            return Report { verdict: verdict(&checks), checks, region: None };
+        };
+
+        let (_, insecure) =
+            within(&deadline, "external_id_required", Service::Sts, async { ((), self.external_id_required(id, external_id, conn).await) }).await;
+        let status = insecure.status;
         checks.push(insecure);
-        if is_insecure {
-            for name in ["bucket_region", "list_objects", "object_read", "cors"] {
-                checks.push(skipped(name, "Skipped: no data is read through a role that does not require our external ID."));
-            }
-            return Report { status: Status::Insecure, checks, region: None };
+        match status {
+            CheckStatus::Fail => skip_rest(&mut checks, "Skipped: no data is read through a role that does not require our external ID."),
+            CheckStatus::Error => skip_rest(&mut checks, "Skipped: no data is read until the role is known to require our external ID."),
+            _ => {}
         }
-        let (region, result) = self.bucket_region(credentials.clone(), conn).await;
+        if checks.len() == NAMES.len() {
+            return Report { verdict: verdict(&checks), checks, region: None };
+        }
+
+        let (region, result) = within(&deadline, "bucket_region", Service::S3, self.bucket_region(credentials.clone(), conn)).await;
+        let reached = result.status != CheckStatus::Error;
         checks.push(result);
-        let Some(region) = region else {
-            for name in ["list_objects", "object_read", "cors"] {
-                checks.push(skipped(name, "Skipped: the bucket's region is unknown."));
-            }
-            return Report { status: Status::Failing, checks, region: None };
+        let Some(region) = region.flatten() else {
+            skip_rest(&mut checks, if reached { "Skipped: the bucket's region is unknown." } else { "Skipped: the bucket's region is not known yet." });
+            return Report { verdict: verdict(&checks), checks, region: None };
         };
+
         let s3 = self.s3(credentials, &region);
-        let (sample, result) = self.list_objects(&s3, conn).await;
+        let (sample, result) = within(&deadline, "list_objects", Service::S3, self.list_objects(&s3, conn)).await;
+        let sample = sample.flatten();
         checks.push(result);
         let probe_key = sample.clone().unwrap_or_else(|| format!("{}bucketlink-cors-probe", conn.prefix));
         let signed = self.presign(&s3, conn, &probe_key).await;
         let read = match (&sample, &signed) {
-            (Some(key), Ok(url)) => self.object_read(url, key, conn).await,
+            (Some(key), Ok(url)) => within(&deadline, "object_read", Service::S3, async { ((), self.object_read(url, key, conn).await) }).await.1,
+            (None, _) if checks.last().is_some_and(|c| c.status == CheckStatus::Error) => {
+                skipped("object_read", "Skipped: the bucket could not be listed to find an object to read.")
+            }
             (None, _) => skipped("object_read", "Skipped: no object was found to read (the prefix is empty or listing is denied)."),
             (_, Err(e)) => Timer::start("object_read").done(CheckStatus::Fail, "SIGNING_FAILED", format!("Could not sign a URL: {e}"), None),
         };
@@ -158,11 +229,10 @@ impl Checker {
         let readable = read.status == CheckStatus::Pass;
         checks.push(read);
         match &signed {
-            Ok(url) => checks.push(self.cors(url, readable).await),
+            Ok(url) => checks.push(within(&deadline, "cors", Service::S3, async { ((), self.cors(url, readable).await) }).await.1),
             Err(_) => checks.push(skipped("cors", "Skipped: no URL could be signed.")),
         }
-        let status = if checks.iter().any(|c| c.status == CheckStatus::Fail) { Status::Failing } else { Status::Healthy };
-        Report { status, checks, region: Some(region) }
+        Report { verdict: verdict(&checks), checks, region: Some(region) }
     }
 
     async fn role_assumable(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> (Option<Credentials>, CheckResult) {
@@ -185,7 +255,8 @@ impl Checker {
             Ok(credentials) => {
                 (Some(credentials), timer.done(CheckStatus::Pass, "ROLE_ASSUMED", "The role was assumed with this integration's external ID.", None))
             }
-            Err((code, message)) if code == "RegionDisabledException" => {
+            Err(Failure::Fault(fault)) => (None, timer.inconclusive(&fault)),
+            Err(Failure::Refused { code, message }) if code == "RegionDisabledException" => {
                 let region = self.sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_owned());
                 let fix = format!("Your AWS account admin must activate STS in the {region} region (IAM console → Account settings → Security Token Service (STS) → Endpoints).");
                 (
@@ -198,10 +269,10 @@ impl Checker {
                     ),
                 )
             }
-            Err((code, message)) if code == "AccessDenied" => {
+            Err(Failure::Refused { code, message }) if code == "AccessDenied" => {
                 (None, timer.done(CheckStatus::Fail, "ROLE_CANNOT_BE_ASSUMED", format!("Role cannot be assumed: AWS said \"{message}\"."), Some(fix)))
             }
-            Err((code, message)) => {
+            Err(Failure::Refused { code, message }) => {
                 (None, timer.done(CheckStatus::Fail, "ROLE_CANNOT_BE_ASSUMED", format!("Role cannot be assumed: STS answered {code}: {message}."), Some(fix)))
             }
         }
@@ -210,8 +281,7 @@ impl Checker {
     async fn external_id_required(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckResult {
         let timer = Timer::start("external_id_required");
         let wrong = ExternalId::generate();
-        let without = self.assume(id, &conn.role_arn, None).await;
-        let with_wrong = self.assume(id, &conn.role_arn, Some(wrong.as_str())).await;
+        let (without, with_wrong) = tokio::join!(self.assume(id, &conn.role_arn, None), self.assume(id, &conn.role_arn, Some(wrong.as_str())));
         if without.is_ok() || with_wrong.is_ok() {
             let how = match (without.is_ok(), with_wrong.is_ok()) {
                 (true, true) => "without any external ID and with a wrong one",
@@ -228,6 +298,10 @@ impl Checker {
                 )),
             );
         }
+        // Both probes must be refused by the role itself; a fault proves nothing either way.
+        if let Some(Err(Failure::Fault(fault))) = [without, with_wrong].into_iter().find(|r| matches!(r, Err(Failure::Fault(_)))) {
+            return timer.inconclusive(&fault);
+        }
         timer.done(CheckStatus::Pass, "EXTERNAL_ID_REQUIRED", "The role refuses to be assumed without our external ID.", None)
     }
 
@@ -235,38 +309,42 @@ impl Checker {
         let timer = Timer::start("bucket_region");
         let default_region = self.sdk.region().and_then(|r| Region::parse(r.as_ref()).ok()).unwrap_or_else(Region::us_east_1);
         let s3 = self.s3(credentials, &default_region);
-        match s3.get_bucket_location().bucket(conn.bucket.as_str()).send().await {
-            Ok(out) => match region_from_location(out.location_constraint().map(|c| c.as_str())) {
-                Some(region) => {
-                    let message = format!("Bucket {} is in {region}.", conn.bucket);
-                    (Some(region), timer.done(CheckStatus::Pass, "BUCKET_REGION", message, None))
-                }
-                None => (None, timer.done(CheckStatus::Fail, "BUCKET_REGION_UNKNOWN", "S3 reported a region we do not know.", None)),
-            },
-            Err(e) => {
-                let (code, fix) = match e.code() {
-                    Some("NoSuchBucket") => ("BUCKET_NOT_FOUND", format!("Check the bucket name {:?}: no such bucket exists.", conn.bucket.as_str())),
-                    Some("AccessDenied") => (
-                        "BUCKET_LOCATION_DENIED",
-                        format!(
-                            "Allow \"s3:GetBucketLocation\" on \"arn:{}:s3:::{}\" in the role's permission policy.",
-                            conn.role_arn.partition().as_str(),
-                            conn.bucket
-                        ),
-                    ),
-                    _ => ("BUCKET_REGION_UNKNOWN", "Retry the validation; if it keeps failing, check the bucket name.".to_owned()),
+        let err = match s3.get_bucket_location().bucket(conn.bucket.as_str()).send().await {
+            Ok(out) => {
+                return match region_from_location(out.location_constraint().map(|c| c.as_str())) {
+                    Some(region) => {
+                        let message = format!("Bucket {} is in {region}.", conn.bucket);
+                        (Some(region), timer.done(CheckStatus::Pass, "BUCKET_REGION", message, None))
+                    }
+                    None => (None, timer.done(CheckStatus::Fail, "BUCKET_REGION_UNKNOWN", "S3 reported a region we do not know.", None)),
                 };
-                let message =
-                    format!("Cannot determine the region of bucket {}: {}.", conn.bucket, e.message().unwrap_or(e.code().unwrap_or("request failed")));
-                (None, timer.done(CheckStatus::Fail, code, message, Some(fix)))
             }
-        }
+            Err(e) => fault::of_sdk(Service::S3, &e),
+        };
+        let (s3_code, message) = match err {
+            Failure::Fault(fault) => return (None, timer.inconclusive(&fault)),
+            Failure::Refused { code, message } => (code, message),
+        };
+        let (code, fix) = match s3_code.as_str() {
+            "NoSuchBucket" => ("BUCKET_NOT_FOUND", format!("Check the bucket name {:?}: no such bucket exists.", conn.bucket.as_str())),
+            "AccessDenied" => (
+                "BUCKET_LOCATION_DENIED",
+                format!(
+                    "Allow \"s3:GetBucketLocation\" on \"arn:{}:s3:::{}\" in the role's permission policy.",
+                    conn.role_arn.partition().as_str(),
+                    conn.bucket
+                ),
+            ),
+            _ => ("BUCKET_REGION_UNKNOWN", "Check the bucket name, then retry the validation.".to_owned()),
+        };
+        let message = format!("Cannot determine the region of bucket {}: {message}.", conn.bucket);
+        (None, timer.done(CheckStatus::Fail, code, message, Some(fix)))
     }
 
     async fn list_objects(&self, s3: &aws_sdk_s3::Client, conn: &Connection) -> (Option<String>, CheckResult) {
         let timer = Timer::start("list_objects");
         let listed = s3.list_objects_v2().bucket(conn.bucket.as_str()).prefix(conn.prefix.as_str()).max_keys(50).send().await;
-        match listed {
+        let failure = match listed {
             Ok(out) => {
                 // One archived or empty object says nothing about access: read one that can be read.
                 let readable =
@@ -277,9 +355,13 @@ impl Checker {
                     Some(_) => format!("Objects {place} can be listed."),
                     None => format!("Listing works, but there are no objects {place} yet."),
                 };
-                (sample, timer.done(CheckStatus::Pass, "LIST_ALLOWED", message, None))
+                return (sample, timer.done(CheckStatus::Pass, "LIST_ALLOWED", message, None));
             }
-            Err(e) if e.code() == Some("AccessDenied") => {
+            Err(e) => fault::of_sdk(Service::S3, &e),
+        };
+        match failure {
+            Failure::Fault(fault) => (None, timer.inconclusive(&fault)),
+            Failure::Refused { code, .. } if code == "AccessDenied" => {
                 let mut statement = json!({"Effect": "Allow", "Action": "s3:ListBucket",
                     "Resource": format!("arn:{}:s3:::{}", conn.role_arn.partition().as_str(), conn.bucket)});
                 if !conn.prefix.is_empty() {
@@ -296,9 +378,8 @@ impl Checker {
                     ),
                 )
             }
-            Err(e) => {
-                let message = format!("Listing the bucket failed: {}.", e.message().unwrap_or(e.code().unwrap_or("request failed")));
-                (None, timer.done(CheckStatus::Warn, "LIST_OBJECTS_FAILED", message, None))
+            Failure::Refused { message, .. } => {
+                (None, timer.done(CheckStatus::Warn, "LIST_OBJECTS_FAILED", format!("Listing the bucket failed: {message}."), None))
             }
         }
     }
@@ -313,14 +394,20 @@ impl Checker {
         let timer = Timer::start("object_read");
         let response = match self.http.get(url).header("Range", "bytes=0-0").send().await {
             Ok(r) => r,
-            Err(e) => return timer.done(CheckStatus::Fail, "CANNOT_ACCESS_DATA_ROW", format!("Cannot access data row: the request failed ({e})."), None),
+            Err(e) => return timer.inconclusive(&fault::of_http(Service::S3, &e)),
         };
         let status = response.status().as_u16();
         if matches!(status, 200 | 206) {
             return timer.done(CheckStatus::Pass, "OBJECT_READABLE", format!("Object {key:?} was read through a signed URL."), None);
         }
-        let body = response.text().await.unwrap_or_default();
-        let s3_code = body.split("<Code>").nth(1).and_then(|s| s.split("</Code>").next()).unwrap_or("");
+        let body = match response.text().await {
+            Ok(body) => body,
+            Err(e) => return timer.inconclusive(&fault::of_http(Service::S3, &e)),
+        };
+        let s3_code = fault::s3_error_code(&body);
+        if let Some(fault) = fault::of_status(Service::S3, status, s3_code) {
+            return timer.inconclusive(&fault);
+        }
         let partition = conn.role_arn.partition().as_str();
         let cause = if s3_code == "InvalidObjectState" {
             "the object is archived (Glacier Flexible Retrieval or Deep Archive): restore it, or keep data rows in a storage class that is readable at once."
@@ -346,24 +433,45 @@ impl Checker {
         )
     }
 
+    /// Whether `origin` may read `url` from a browser: the preflight, and (when S3 lets the
+    /// object be read at all) the GET's own CORS header. `Err` when S3 did not answer properly.
+    async fn origin_allowed(&self, url: &str, origin: &str, object_readable: bool) -> Result<bool, Fault> {
+        let allowed =
+            |r: &reqwest::Response| r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).is_some_and(|v| v == origin || v == "*");
+        let answered = |r: reqwest::Result<reqwest::Response>| -> Result<reqwest::Response, Fault> {
+            let r = r.map_err(|e| fault::of_http(Service::S3, &e))?;
+            match fault::of_status(Service::S3, r.status().as_u16(), "") {
+                Some(fault) => Err(fault),
+                None => Ok(r),
+            }
+        };
+        let preflight =
+            answered(self.http.request(reqwest::Method::OPTIONS, url).header("Origin", origin).header("Access-Control-Request-Method", "GET").send().await)?;
+        if !(preflight.status().is_success() && allowed(&preflight)) {
+            return Ok(false);
+        }
+        if !object_readable {
+            return Ok(true);
+        }
+        let get = answered(self.http.get(url).header("Origin", origin).header("Range", "bytes=0-0").send().await)?;
+        Ok(allowed(&get))
+    }
+
     async fn cors(&self, url: &str, object_readable: bool) -> CheckResult {
         let timer = Timer::start("cors");
         let mut wrong = Vec::new();
+        let mut fault = None;
         for origin in &self.app_origins {
-            let preflight =
-                self.http.request(reqwest::Method::OPTIONS, url).header("Origin", origin).header("Access-Control-Request-Method", "GET").send().await;
-            let allowed =
-                |r: &reqwest::Response| r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).is_some_and(|v| v == origin || v == "*");
-            let mut ok = matches!(&preflight, Ok(r) if r.status().is_success() && allowed(r));
-            if ok && object_readable {
-                let get = self.http.get(url).header("Origin", origin).header("Range", "bytes=0-0").send().await;
-                ok = matches!(&get, Ok(r) if allowed(r));
-            }
-            if !ok {
-                wrong.push(origin.clone());
+            match self.origin_allowed(url, origin, object_readable).await {
+                Ok(true) => {}
+                Ok(false) => wrong.push(origin.clone()),
+                Err(f) => fault = Some(f),
             }
         }
         if wrong.is_empty() {
+            if let Some(fault) = fault {
+                return timer.inconclusive(&fault);
+            }
             return timer.done(CheckStatus::Pass, "CORS_ALLOWED", format!("The bucket's CORS rules allow {}.", self.app_origins.join(", ")), None);
         }
         let configuration = json!([{
@@ -385,6 +493,22 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn result(name: &str, status: CheckStatus) -> CheckResult {
+        CheckResult { name: name.to_owned(), status, code: String::new(), message: String::new(), remediation: None, duration_ms: 0 }
+    }
+
+    #[test]
+    fn only_evidence_decides_the_status() {
+        use CheckStatus::*;
+        let run = |statuses: [CheckStatus; 6]| verdict(&NAMES.iter().zip(statuses).map(|(n, s)| result(n, s)).collect::<Vec<_>>());
+        assert_eq!(run([Pass, Pass, Pass, Warn, Pass, Pass]), Some(Status::Healthy));
+        assert_eq!(run([Error, Skip, Skip, Skip, Skip, Skip]), None, "an STS outage is nobody's failure");
+        assert_eq!(run([Pass, Pass, Pass, Pass, Pass, Error]), None, "never healthy without every verdict");
+        assert_eq!(run([Pass, Pass, Pass, Pass, Fail, Error]), Some(Status::Failing), "a read refused on its own evidence");
+        assert_eq!(run([Pass, Fail, Skip, Skip, Skip, Skip]), Some(Status::Insecure));
+        assert_eq!(run([Fail, Skip, Skip, Skip, Skip, Skip]), Some(Status::Failing));
+    }
 
     #[test]
     fn bucket_location_answers_map_to_regions() {

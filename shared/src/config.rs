@@ -31,6 +31,9 @@ pub struct Config {
     pub url_max_ttl: Duration,
     /// `BUCKETLINK_SWEEP_QUEUE_URL`: the SQS queue the health sweep fans out through.
     pub sweep_queue_url: Option<String>,
+    /// `BUCKETLINK_SWEEP_MAX_RECEIVES`: the sweep queue's `maxReceiveCount` (5): the attempt
+    /// after which a message is not delivered again.
+    pub sweep_max_receives: u32,
     /// `BUCKETLINK_EVENT_BUS`: where status changes are published.
     pub event_bus: Option<String>,
     /// `BUCKETLINK_S3_PATH_STYLE`: address buckets path-style (true against the emulator).
@@ -108,6 +111,15 @@ impl Config {
                 .map_err(|_| malformed("BUCKETLINK_MAX_OBJECT_BYTES", raw, "expected type=size pairs such as image=100MiB,video=20GiB"))?,
         };
 
+        let sweep_max_receives = match get("BUCKETLINK_SWEEP_MAX_RECEIVES") {
+            None => 5,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| malformed("BUCKETLINK_SWEEP_MAX_RECEIVES", raw, "expected the sweep queue's maxReceiveCount, 1 to 1000"))?,
+        };
+
         let customer_template_url = get("BUCKETLINK_CUSTOMER_TEMPLATE_URL").map(str::to_owned);
         if let Some(url) = customer_template_url.as_deref().filter(|u| !u.starts_with("https://") || u.contains(char::is_whitespace)) {
             return Err(malformed("BUCKETLINK_CUSTOMER_TEMPLATE_URL", url, "expected the https URL of the published template"));
@@ -120,6 +132,7 @@ impl Config {
             url_ttl: Duration::from_secs(url_ttl),
             url_max_ttl: Duration::from_secs(url_max_ttl),
             sweep_queue_url: get("BUCKETLINK_SWEEP_QUEUE_URL").map(str::to_owned),
+            sweep_max_receives,
             event_bus: get("BUCKETLINK_EVENT_BUS").map(str::to_owned),
             s3_path_style,
             object_limits,
@@ -169,6 +182,7 @@ mod tests {
         assert_eq!(config.provider_account_id(), "111111111111");
         assert!(!config.s3_path_style);
         assert_eq!(config.sweep_queue_url, None);
+        assert_eq!(config.sweep_max_receives, 5);
     }
 
     #[test]
@@ -207,6 +221,7 @@ mod tests {
             ("BUCKETLINK_S3_PATH_STYLE", "yes please"),
             ("BUCKETLINK_MAX_OBJECT_BYTES", "image=big"),
             ("BUCKETLINK_CUSTOMER_TEMPLATE_URL", "http://templates.example.com/t.yaml"),
+            ("BUCKETLINK_SWEEP_MAX_RECEIVES", "0"),
         ];
         for (name, value) in cases {
             let mut pairs = minimal();

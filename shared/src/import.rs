@@ -13,9 +13,11 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::api::Error;
+use crate::budget::{self, Deadline};
+use crate::error::Error;
+use crate::fault::{Fault, Service};
 use crate::ids::{IntegrationId, TenantId};
-use crate::integration::Integration;
+use crate::integration::{Connection, Integration};
 use crate::media::DataType;
 use crate::objects::{Inspector, ObjectRecord, ObjectStatus};
 use crate::s3url;
@@ -26,7 +28,8 @@ pub const MAX_ROWS: usize = 10_000;
 pub const MAX_BODY_BYTES: usize = 6 * 1000 * 1000;
 /// A prevalidation record younger than this is trusted instead of reading the object again.
 const RECORD_FRESH_FOR: Duration = Duration::from_secs(3600);
-/// Objects inspected at once: 10,000 unprevalidated rows must fit in API Gateway's 29 seconds.
+/// Objects inspected at once: as many of 10,000 unprevalidated rows as can be inspected within
+/// `budget::IMPORT_INSPECTIONS`; the rest say they were not checked.
 const CONCURRENCY: usize = 64;
 
 #[derive(Debug, Deserialize)]
@@ -91,8 +94,8 @@ fn fresh(record: &ObjectRecord) -> bool {
     (time::OffsetDateTime::now_utc() - checked).unsigned_abs() < RECORD_FRESH_FOR
 }
 
-async fn inspect(inspector: &Inspector, integration: &Integration, key: String) -> (String, Result<ObjectRecord, String>) {
-    let result = inspector.inspect(integration, &key).await.map_err(|e| e.to_string());
+async fn inspect(inspector: &Inspector, integration: &Integration, conn: &Connection, key: String) -> (String, Result<ObjectRecord, Fault>) {
+    let result = inspector.inspect(integration, conn, &key).await;
     (key, result)
 }
 
@@ -104,11 +107,16 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
             message: format!("rows must hold 1 to {MAX_ROWS} rows, got {}", request.rows.len()),
         });
     }
+    let deadline = Deadline::after(budget::IMPORT);
     let integration_id = IntegrationId::parse(id).map_err(|_| Error::NotFound(id.to_owned()))?;
-    let integration = store.get(tenant, integration_id.as_str()).await?.ok_or_else(|| Error::NotFound(id.to_owned()))?;
-    let (Some(bucket), true) = (&integration.bucket, integration.status.serves_data()) else {
+    let integration = deadline
+        .call(Service::DynamoDb, async { store.get(tenant, integration_id.as_str()).await.map_err(Error::from) })
+        .await?
+        .ok_or_else(|| Error::NotFound(id.to_owned()))?;
+    let Some(conn) = integration.connection().filter(|_| integration.status.serves_data()) else {
         return Err(Error::NotReady { id: id.to_owned(), status: integration.status.as_str() });
     };
+    let bucket = &conn.bucket;
 
     let mut seen = HashSet::with_capacity(request.rows.len());
     let pending: Vec<Pending> = request
@@ -152,12 +160,20 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
         let mut distinct = HashSet::new();
         pending.iter().filter_map(|p| if let Pending::Object { key, .. } = p { Some(key.as_str()) } else { None }).filter(|k| distinct.insert(*k)).collect()
     };
-    let mut records: HashMap<String, Result<ObjectRecord, String>> =
-        store.object_records(tenant, &integration.id, &keys).await?.into_iter().filter(|(_, r)| fresh(r)).map(|(k, r)| (k, Ok(r))).collect();
+    // Prevalidation records spare reading objects again; without them (DynamoDB failing), every
+    // object is inspected instead.
+    let stored = deadline.call(Service::DynamoDb, async { store.object_records(tenant, &integration.id, &keys).await.map_err(Error::from) }).await;
+    let stored = stored.unwrap_or_else(|e| {
+        tracing::warn!(integration = %integration.id, error = %e, "prevalidation records not read; inspecting every object");
+        HashMap::new()
+    });
+    let mut records: HashMap<String, Result<ObjectRecord, Fault>> = stored.into_iter().filter(|(_, r)| fresh(r)).map(|(k, r)| (k, Ok(r))).collect();
     let to_inspect: Vec<String> = keys.into_iter().filter(|k| !records.contains_key(*k)).map(str::to_owned).collect();
-    let inspected: Vec<(String, Result<ObjectRecord, String>)> =
-        stream::iter(to_inspect).map(|key| inspect(inspector, &integration, key)).buffer_unordered(CONCURRENCY).collect().await;
-    records.extend(inspected);
+    let inspections = stream::iter(to_inspect).map(|key| inspect(inspector, &integration, &conn, key)).buffer_unordered(CONCURRENCY);
+    let mut inspections = std::pin::pin!(inspections.take_until(tokio::time::sleep(budget::IMPORT_INSPECTIONS.min(deadline.remaining()))));
+    while let Some((key, result)) = inspections.next().await {
+        records.insert(key, result);
+    }
 
     let mut by_code = BTreeMap::new();
     let results: Vec<RowResult<'a>> = request
@@ -170,8 +186,14 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
             let verdict = match pending {
                 Pending::Done(code, message) => Err((code.to_owned(), message)),
                 Pending::Object { key, declared } => match records.get(&key) {
-                    None => Err(("OBJECT_NOT_CHECKED".to_owned(), "The object was not checked.".to_owned())),
-                    Some(Err(e)) => Err(("OBJECT_NOT_CHECKED".to_owned(), format!("The object could not be checked right now ({e}); run the check again."))),
+                    None => Err((
+                        "OBJECT_NOT_CHECKED".to_owned(),
+                        format!("The object was not reached within the check's {} s; run the check again for the rest.", budget::IMPORT_INSPECTIONS.as_secs()),
+                    )),
+                    Some(Err(fault)) => Err((
+                        "OBJECT_NOT_CHECKED".to_owned(),
+                        format!("The object could not be checked: {fault}. This says nothing about the object; run the check again in a few minutes."),
+                    )),
                     Some(Ok(record)) if record.status == ObjectStatus::Rejected => Err((record.code.clone(), record.reason.clone())),
                     Some(Ok(record)) => {
                         result.media_type = record.data_type;

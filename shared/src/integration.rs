@@ -14,6 +14,9 @@ use crate::region::Region;
 pub enum Status {
     /// Created; the customer has not attached a role yet.
     AwaitingRole,
+    /// A role is attached, but no check has reached a verdict on it yet (AWS did not answer
+    /// properly when they ran): nothing is served until one does.
+    Unverified,
     Healthy,
     Failing,
     /// The role can be assumed without our external ID: nothing is read or signed through it.
@@ -24,6 +27,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::AwaitingRole => "awaiting_role",
+            Status::Unverified => "unverified",
             Status::Healthy => "healthy",
             Status::Failing => "failing",
             Status::Insecure => "insecure",
@@ -31,7 +35,7 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Status::AwaitingRole, Status::Healthy, Status::Failing, Status::Insecure].into_iter().find(|v| v.as_str() == s)
+        [Status::AwaitingRole, Status::Unverified, Status::Healthy, Status::Failing, Status::Insecure].into_iter().find(|v| v.as_str() == s)
     }
 
     /// Whether data may be read or signed through the integration.
@@ -54,8 +58,14 @@ pub struct Integration {
     pub role_arn: Option<RoleArn>,
     /// The bucket's real region, as S3 reported it.
     pub region: Option<Region>,
+    /// The last run's results, whatever its outcome.
     pub checks: Vec<CheckResult>,
     pub last_checked_at: Option<String>,
+    /// When checks last reached a verdict: the time `status` was established.
+    pub verified_at: Option<String>,
+    /// Set when the last run reached no verdict (AWS did not answer properly): `status` is
+    /// then older than `checks`. Cleared by the next run that reaches one.
+    pub inconclusive_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     /// Every write is conditional on this: concurrent writers never lose each other's updates.
@@ -88,6 +98,8 @@ impl Integration {
             region: None,
             checks: Vec::new(),
             last_checked_at: None,
+            verified_at: None,
+            inconclusive_at: None,
             created_at: now.clone(),
             updated_at: now,
             version: 1,

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::integration::{now_rfc3339, Integration};
+use crate::budget::{self, Deadline};
+use crate::fault::{self, Failure, Fault, Service};
+use crate::integration::{now_rfc3339, Connection, Integration};
 use crate::media::{self, DataType, SNIFF_BYTES};
 use crate::s3url::Addressing;
 use crate::sign::{Endpoint, Method, Target};
@@ -84,11 +86,6 @@ impl SizeLimits {
     }
 }
 
-/// A failure that says nothing about the object (network, S3 5xx, STS throttling): try again later.
-#[derive(Debug, thiserror::Error)]
-#[error("object could not be inspected: {0}")]
-pub struct Transient(pub String);
-
 /// Reads objects through integrations' roles; built once per cold start.
 #[derive(Debug)]
 pub struct Inspector {
@@ -128,8 +125,8 @@ fn human_size(bytes: u64) -> String {
 
 /// Why a read of an object that exists was refused, from S3's answer to the GET.
 pub fn refusal(status: u16, body: &str, integration: &Integration, kms_key_id: Option<&str>) -> Option<(&'static str, String)> {
-    let s3_code = body.split("<Code>").nth(1).and_then(|s| s.split("</Code>").next()).unwrap_or_default();
-    let message = body.split("<Message>").nth(1).and_then(|s| s.split("</Message>").next()).unwrap_or_default();
+    let s3_code = fault::s3_error_code(body);
+    let message = fault::s3_error_message(body);
     let bucket = integration.bucket.as_ref().map(|b| b.as_str()).unwrap_or_default();
     let partition = integration.role_arn.as_ref().map(|r| r.partition().as_str()).unwrap_or("aws");
     match (status, s3_code) {
@@ -164,16 +161,15 @@ fn archived_reason(storage_class: Option<&str>) -> String {
 
 impl Inspector {
     pub fn new(credentials: CredentialCache, endpoint: Endpoint, force_path_style: bool, limits: SizeLimits) -> Self {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("HTTP client");
-        Inspector { credentials, http, endpoint, force_path_style, limits }
+        Inspector { credentials, http: budget::http_client(), endpoint, force_path_style, limits }
     }
 
-    /// Inspects `key` through `integration`'s role. `Err` only when the answer says nothing about
-    /// the object itself; every verdict about the object is a record.
-    pub async fn inspect(&self, integration: &Integration, key: &str) -> Result<ObjectRecord, Transient> {
-        let (Some(bucket), Some(role)) = (&integration.bucket, &integration.role_arn) else {
-            return Err(Transient(format!("integration {} has no bucket or role", integration.id)));
-        };
+    /// Inspects `key` through the role of `integration` (connected as `conn`), within
+    /// `budget::INSPECTION`. `Err` only when AWS did not answer properly, which says nothing
+    /// about the object; every verdict about the object is a record.
+    pub async fn inspect(&self, integration: &Integration, conn: &Connection, key: &str) -> Result<ObjectRecord, Fault> {
+        let deadline = Deadline::after(budget::INSPECTION);
+        let (bucket, role) = (&conn.bucket, &conn.role_arn);
         let mut record = ObjectRecord {
             integration: integration.id.to_string(),
             bucket: bucket.to_string(),
@@ -196,16 +192,16 @@ impl Inspector {
             record.reason = reason;
             Ok(record)
         };
-        let session = match self.credentials.session(&integration.id, role, &integration.external_id, URL_LIFETIME).await {
+        let session = match deadline.call(Service::Sts, self.credentials.session(&integration.id, role, &integration.external_id, URL_LIFETIME)).await {
             Ok(session) => session,
-            Err(e) if e.code == "AccessDenied" => {
+            Err(Failure::Fault(fault)) => return Err(fault),
+            Err(Failure::Refused { code, message }) => {
                 return reject(
                     record,
                     "ACCESS_DENIED",
-                    format!("The integration's role cannot be assumed ({}); validate the integration and fix its trust policy.", e.message),
+                    format!("The integration's role cannot be assumed ({code}: {message}); validate the integration and fix its trust policy."),
                 );
             }
-            Err(e) => return Err(Transient(e.to_string())),
         };
         let region = integration.region.as_ref().map(|r| r.as_str()).unwrap_or("us-east-1");
         let path_style = Addressing::for_bucket(bucket, self.force_path_style) == Addressing::Path;
@@ -213,7 +209,7 @@ impl Inspector {
         let now = SystemTime::now();
 
         let head_url = session.signer.presign(Method::Head, &self.endpoint, &target, now, URL_LIFETIME);
-        let response = self.http.head(head_url).send().await.map_err(|e| Transient(format!("HEAD failed: {}", e.without_url())))?;
+        let response = deadline.call(Service::S3, async { self.http.head(head_url).send().await.map_err(|e| fault::of_http(Service::S3, &e)) }).await?;
         match response.status().as_u16() {
             200 => {}
             404 => return reject(record, "OBJECT_NOT_FOUND", "No object with this key exists: it was deleted, or the key is misspelled.".to_owned()),
@@ -221,7 +217,9 @@ impl Inspector {
                 let (code, reason) = refusal(403, "", integration, None).expect("403 is a refusal");
                 return reject(record, code, reason);
             }
-            status => return Err(Transient(format!("HEAD answered {status}"))),
+            status => {
+                return Err(fault::of_status(Service::S3, status, "").unwrap_or_else(|| Fault::unavailable(Service::S3, format!("HEAD answered HTTP {status}"))))
+            }
         }
         let head = Head {
             size: header(&response, "content-length").and_then(|v| v.parse().ok()),
@@ -249,14 +247,21 @@ impl Inspector {
 
         let get_url = session.signer.presign(Method::Get, &self.endpoint, &target, now, URL_LIFETIME);
         let range = format!("bytes=0-{}", SNIFF_BYTES - 1);
-        let response = self.http.get(get_url).header("Range", range).send().await.map_err(|e| Transient(format!("GET failed: {}", e.without_url())))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| Transient(format!("GET body failed: {}", e.without_url())))?;
+        let (status, body) = deadline
+            .call(Service::S3, async {
+                let response = self.http.get(get_url).header("Range", range).send().await.map_err(|e| fault::of_http(Service::S3, &e))?;
+                let status = response.status().as_u16();
+                Ok::<_, Fault>((status, response.bytes().await.map_err(|e| fault::of_http(Service::S3, &e))?))
+            })
+            .await?;
         if !matches!(status, 200 | 206) {
             let text = String::from_utf8_lossy(&body);
+            if let Some(fault) = fault::of_status(Service::S3, status, fault::s3_error_code(&text)) {
+                return Err(fault);
+            }
             return match refusal(status, &text, integration, head.kms_key_id.as_deref()) {
                 Some((code, reason)) => reject(record, code, reason),
-                None => Err(Transient(format!("GET answered {status}"))),
+                None => Err(Fault::unavailable(Service::S3, format!("GET answered HTTP {status}"))),
             };
         }
 

@@ -7,9 +7,9 @@
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use crate::api::Error;
-use crate::events::{Delivery, ObjectCreated};
-use crate::integration::Integration;
+use crate::error::Error;
+use crate::integration::{Connection, Integration};
+use crate::object_events::{Delivery, ObjectCreated};
 use crate::objects::{Inspector, ObjectStatus};
 use crate::store::{normalize_sequencer, Store, Written};
 
@@ -61,8 +61,9 @@ pub struct Prevalidator {
     inspector: Inspector,
 }
 
-fn reads(integration: &Integration, key: &str) -> bool {
-    integration.status.serves_data() && integration.role_arn.is_some() && key.starts_with(integration.prefix.as_str())
+/// The connection through which `integration` reads `key`, if it does.
+fn reads(integration: &Integration, key: &str) -> Option<Connection> {
+    integration.connection().filter(|c| integration.status.serves_data() && c.prefix.contains_key(key))
 }
 
 impl Prevalidator {
@@ -74,8 +75,8 @@ impl Prevalidator {
     pub async fn object(&self, object: &ObjectCreated) -> Result<Vec<Outcome>, Error> {
         let integrations = self.store.for_bucket(&object.bucket).await?;
         let mut outcomes = Vec::new();
-        for integration in integrations.iter().filter(|i| reads(i, &object.key)) {
-            if let Some(outcome) = self.for_integration(integration, object).await? {
+        for (integration, conn) in integrations.iter().filter_map(|i| Some((i, reads(i, &object.key)?))) {
+            if let Some(outcome) = self.for_integration(integration, &conn, object).await? {
                 outcomes.push(outcome);
             }
         }
@@ -85,7 +86,7 @@ impl Prevalidator {
         Ok(outcomes)
     }
 
-    async fn for_integration(&self, integration: &Integration, object: &ObjectCreated) -> Result<Option<Outcome>, Error> {
+    async fn for_integration(&self, integration: &Integration, conn: &Connection, object: &ObjectCreated) -> Result<Option<Outcome>, Error> {
         let sequencer = object.sequencer.as_deref();
         if let Some(incoming) = sequencer.map(normalize_sequencer) {
             let stored = self.store.object_record(&integration.tenant, &integration.id, &object.key).await?;
@@ -101,8 +102,8 @@ impl Prevalidator {
                 }));
             }
         }
-        let record =
-            self.inspector.inspect(integration, &object.key).await.map_err(|e| Error::Upstream { code: "OBJECT_NOT_INSPECTED", message: e.to_string() })?;
+        // AWS failing says nothing about the object: no record, and the delivery is retried.
+        let record = self.inspector.inspect(integration, conn, &object.key).await?;
         let written = self.store.put_object_record(&integration.tenant, &record, sequencer).await?;
         tracing::info!(integration = %integration.id, code = %record.code, ?written, "object prevalidated");
         Ok(Some(Outcome {

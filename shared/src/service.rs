@@ -1,18 +1,18 @@
 //! The integrations use cases: what the API (and the sweep) do, minus HTTP.
 
-use std::future::Future;
-
 use serde::{Deserialize, Serialize};
 
-use crate::api::Error;
 use crate::arn::{KmsKeyArn, RoleArn};
 use crate::bucket::BucketName;
-use crate::checks::{Checker, Report};
+use crate::budget::{self, Deadline};
+use crate::checks::{CheckStatus, Checker, Report};
+use crate::error::Error;
+use crate::fault::Service as Aws;
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
 use crate::integration::{now_rfc3339, Connection, Integration, Status};
 use crate::policy::lint::{self, Kind};
 use crate::policy::{Grant, Setup};
-use crate::store::{Store, StoreError, StoredResponse};
+use crate::store::Store;
 
 const SAVE_ATTEMPTS: usize = 4;
 const HISTORY_SHOWN: i32 = 10;
@@ -60,8 +60,38 @@ pub struct IntegrationView {
     pub provider_principal: String,
     pub provider_account_id: String,
     pub setup: Option<Setup>,
+    /// Present when the last checks reached no verdict: what happened, in plain words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryEntry>>,
+}
+
+impl IntegrationView {
+    /// Whether the last checks reached a verdict (an answer worth keeping for a retried request).
+    pub fn conclusive(&self) -> bool {
+        self.integration.inconclusive_at.is_none()
+    }
+}
+
+/// What one run of the checks did to an integration.
+#[derive(Debug)]
+pub struct Checked {
+    /// The status it had before (of the version the result was written over).
+    pub before: Status,
+    pub integration: Integration,
+    /// False when the checks reached no verdict.
+    pub conclusive: bool,
+    /// False when nothing was written (an inconclusive sweep attempt that SQS will retry).
+    pub saved: bool,
+}
+
+/// Whether a run without a verdict is written down (the API always answers with what it did;
+/// the sweep writes only on its last attempt and otherwise lets SQS retry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepInconclusive {
+    Yes,
+    No,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,6 +170,7 @@ impl Service {
             provider_principal: self.provider_principal.to_string(),
             provider_account_id: self.provider_principal.account_id().to_owned(),
             setup,
+            notice: notice(&integration),
             history: None,
             integration,
         }
@@ -199,42 +230,45 @@ impl Service {
             kms_key_arn: kms(request.kms_key_arn.as_deref())?,
         };
         let name = name(Some(&request.name))?;
-        self.check_and_save(tenant, id, |integration| {
-            integration.name = name.clone();
-            integration.bucket = Some(connection.bucket.clone());
-            integration.role_arn = Some(connection.role_arn.clone());
-            integration.prefix = connection.prefix.clone();
-            integration.kms_key_arn = connection.kms_key_arn.clone();
-        })
-        .await
-        .map(|(_, saved)| self.view(saved))
+        let checked = self
+            .check_and_save(tenant, id, KeepInconclusive::Yes, |integration| {
+                integration.name = name.clone();
+                integration.bucket = Some(connection.bucket.clone());
+                integration.role_arn = Some(connection.role_arn.clone());
+                integration.prefix = connection.prefix.clone();
+                integration.kms_key_arn = connection.kms_key_arn.clone();
+            })
+            .await?;
+        Ok(self.view(checked.integration))
     }
 
     /// The "refresh" button: run every check again.
     pub async fn validate(&self, tenant: &TenantId, id: &str) -> Result<IntegrationView, Error> {
-        self.check_and_save(tenant, id, |_| {}).await.map(|(_, saved)| self.view(saved))
+        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, |_| {}).await?;
+        Ok(self.view(checked.integration))
     }
 
-    /// The sweep's check: every check again, and the status the saved result replaced (of the
-    /// version it was written over, so two sweeps racing never both see the same change).
-    /// `None` for an integration deleted, or still awaiting its role.
-    pub async fn revalidate(&self, tenant: &TenantId, id: &str) -> Result<Option<(Status, Integration)>, Error> {
-        match self.check_and_save(tenant, id, |_| {}).await {
+    /// The sweep's check: every check again. `None` for an integration deleted, or still
+    /// awaiting its role. A run without a verdict is written only when `keep` says so.
+    pub async fn revalidate(&self, tenant: &TenantId, id: &str, keep: KeepInconclusive) -> Result<Option<Checked>, Error> {
+        match self.check_and_save(tenant, id, keep, |_| {}).await {
             Ok(done) => Ok(Some(done)),
             Err(Error::NotFound(_)) | Err(Error::Invalid { code: "ROLE_NOT_ATTACHED", .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Applies `change`, runs the checks, and saves conditionally on the version read. When
-    /// another writer got there first, the change is applied again to what they wrote, and the
-    /// checks run again only if what they check changed: nobody's update is lost.
-    /// Returns the status it overwrote and the saved integration.
-    async fn check_and_save(&self, tenant: &TenantId, id: &str, change: impl Fn(&mut Integration)) -> Result<(Status, Integration), Error> {
+    /// Applies `change`, runs the checks, and saves conditionally on the version read, all
+    /// within `budget::ATTACH`. When another writer got there first, the change is applied again
+    /// to what they wrote, and the checks run again only if what they check changed: nobody's
+    /// update is lost. A status change is announced from the table's stream (`status_events`).
+    async fn check_and_save(&self, tenant: &TenantId, id: &str, keep: KeepInconclusive, change: impl Fn(&mut Integration)) -> Result<Checked, Error> {
+        let deadline = Deadline::after(budget::ATTACH);
         let mut checked: Option<(Connection, Report)> = None;
         for _ in 0..SAVE_ATTEMPTS {
-            let mut integration = self.load(tenant, id).await?;
+            let mut integration = deadline.call(Aws::DynamoDb, self.load(tenant, id)).await?;
             let before = integration.status;
+            let previous = integration.connection();
             change(&mut integration);
             let connection = integration
                 .connection()
@@ -243,21 +277,22 @@ impl Service {
                 Some((c, report)) if c == connection => report,
                 _ => self.checker.run(&integration.id, &integration.external_id, &connection).await,
             };
-            integration.status = report.status;
-            integration.checks = report.checks.clone();
-            if report.region.is_some() {
-                integration.region = report.region.clone();
+            let conclusive = report.verdict.is_some();
+            if !conclusive && keep == KeepInconclusive::No {
+                return Ok(Checked { before, integration, conclusive, saved: false });
             }
-            let now = now_rfc3339();
-            integration.last_checked_at = Some(now.clone());
-            integration.updated_at = now;
-            match self.store.save(&integration).await {
+            record(&mut integration, &report, previous.as_ref() == Some(&connection));
+            match deadline.call(Aws::DynamoDb, async { self.store.save(&integration).await.map_err(Error::from) }).await {
                 Ok(saved) => {
-                    self.store.append_history(&saved).await?;
-                    return Ok((before, saved));
+                    // The history is a log beside the integration: a lost entry costs less than
+                    // failing a request whose result is already saved and announced.
+                    if let Err(e) = deadline.call(Aws::DynamoDb, async { self.store.append_history(&saved).await.map_err(Error::from) }).await {
+                        tracing::error!(integration = %saved.id, error = %e, "history entry not written");
+                    }
+                    return Ok(Checked { before, integration: saved, conclusive, saved: true });
                 }
-                Err(StoreError::Conflict) => checked = Some((connection, report)),
-                Err(e) => return Err(e.into()),
+                Err(Error::Conflict) => checked = Some((connection, report)),
+                Err(e) => return Err(e),
             }
         }
         Err(Error::Conflict)
@@ -283,29 +318,94 @@ impl Service {
         };
         Ok(lint::lint(&text, request.kind, &ctx))
     }
+}
 
-    /// Runs `run` once per `Idempotency-Key`: a retry gets the first answer; the same key with
-    /// another request is refused.
-    pub async fn idempotent<F, Fut>(&self, tenant: &TenantId, key: Option<&str>, request: &str, run: F) -> Result<(u16, String), Error>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = (u16, String)>,
-    {
-        let Some(key) = key else { return Ok(run().await) };
-        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid("Idempotency-Key", "INVALID_IDEMPOTENCY_KEY", "the Idempotency-Key header must be 1-200 visible ASCII characters"));
-        }
-        if let Some(stored) = self.store.idempotent_response(tenant, key).await? {
-            if stored.request != request {
-                return Err(Error::IdempotencyMismatch);
+/// Writes a run's results into the integration. A verdict becomes the status; a run without
+/// one keeps the status it had, unless that status was about another role or bucket (or none):
+/// then it is `unverified` until a run reaches a verdict.
+fn record(integration: &mut Integration, report: &Report, same_connection: bool) {
+    let now = now_rfc3339();
+    integration.checks = report.checks.clone();
+    integration.last_checked_at = Some(now.clone());
+    integration.updated_at = now.clone();
+    match report.verdict {
+        Some(status) => {
+            integration.status = status;
+            integration.verified_at = Some(now);
+            integration.inconclusive_at = None;
+            if report.region.is_some() {
+                integration.region = report.region.clone();
             }
-            return Ok((stored.status, stored.body));
         }
-        let (status, body) = run().await;
-        if status < 500 {
-            let stored = StoredResponse { request: request.to_owned(), status, body: body.clone() };
-            self.store.remember_response(tenant, key, &stored).await?;
+        None => {
+            if !same_connection || integration.status == Status::AwaitingRole {
+                integration.status = Status::Unverified;
+                integration.verified_at = None;
+            }
+            integration.inconclusive_at = Some(now);
         }
-        Ok((status, body))
+    }
+}
+
+/// What a person reads when the last checks reached no verdict.
+fn notice(integration: &Integration) -> Option<String> {
+    let at = integration.inconclusive_at.as_ref()?;
+    let unchecked: Vec<&str> = integration.checks.iter().filter(|c| c.status == CheckStatus::Error).map(|c| c.name.as_str()).collect();
+    let status = match &integration.verified_at {
+        Some(verified) => format!("The status shown ({}) is from the checks at {verified}.", integration.status.as_str()),
+        None => "The role is not verified yet, so no data is served through it.".to_owned(),
+    };
+    Some(format!(
+        "The checks at {at} reached no verdict: AWS did not answer properly for {} (each says how). {status} Nothing to do on your side: run the checks again in a few minutes.",
+        unchecked.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::CheckResult;
+    use crate::region::Region;
+
+    fn integration(status: Status) -> Integration {
+        let mut i = Integration::new(TenantId::parse("acme").unwrap(), "x".into(), None, KeyPrefix::default(), None);
+        i.status = status;
+        i.verified_at = Some("2026-11-30T01:00:00Z".into());
+        i
+    }
+
+    fn report(verdict: Option<Status>) -> Report {
+        let status = if verdict.is_some() { CheckStatus::Pass } else { CheckStatus::Error };
+        let check = CheckResult { name: "role_assumable".into(), status, code: String::new(), message: String::new(), remediation: None, duration_ms: 1 };
+        Report { verdict, checks: vec![check], region: verdict.map(|_| Region::parse("eu-west-1").unwrap()) }
+    }
+
+    #[test]
+    fn a_verdict_becomes_the_status() {
+        let mut i = integration(Status::Failing);
+        i.inconclusive_at = Some("earlier".into());
+        record(&mut i, &report(Some(Status::Healthy)), true);
+        assert_eq!(i.status, Status::Healthy);
+        assert_eq!(i.verified_at, i.last_checked_at);
+        assert_eq!((i.inconclusive_at, i.region.map(|r| r.to_string())), (None, Some("eu-west-1".into())));
+    }
+
+    #[test]
+    fn no_verdict_keeps_the_status_only_for_the_same_connection() {
+        let mut kept = integration(Status::Healthy);
+        record(&mut kept, &report(None), true);
+        assert_eq!((kept.status, kept.verified_at.as_deref()), (Status::Healthy, Some("2026-11-30T01:00:00Z")));
+        assert!(kept.inconclusive_at.is_some() && kept.checks[0].status == CheckStatus::Error);
+        assert!(notice(&kept).unwrap().contains("The status shown (healthy) is from the checks at 2026-11-30T01:00:00Z"));
+
+        let mut moved = integration(Status::Healthy);
+        record(&mut moved, &report(None), false);
+        assert_eq!((moved.status, moved.verified_at.as_deref()), (Status::Unverified, None), "a new role's status is not the old role's");
+        assert!(notice(&moved).unwrap().contains("not verified yet"));
+
+        let mut new = integration(Status::AwaitingRole);
+        record(&mut new, &report(None), true);
+        assert_eq!(new.status, Status::Unverified);
+        assert_eq!(notice(&integration(Status::Healthy)), None, "no notice after a verdict");
     }
 }

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Error;
+use crate::budget::{self, Deadline};
+use crate::error::Error;
+use crate::fault::{Failure, Service as Aws};
 use crate::ids::{IntegrationId, TenantId};
 use crate::integration::now_rfc3339;
 use crate::region::Region;
@@ -62,7 +64,10 @@ impl SignService {
         SignService { store, credentials, endpoint, force_path_style, default_ttl, max_ttl }
     }
 
+    /// Signs within `budget::SIGN`: when DynamoDB or STS cannot serve in time, the answer is a
+    /// fault (503 with `Retry-After`), never a late one.
     pub async fn sign(&self, tenant: &TenantId, id: &str, request: SignRequest) -> Result<SignResponse, Error> {
+        let deadline = Deadline::after(budget::SIGN);
         let invalid = |field: &str, message: String| Error::Invalid { field: field.to_owned(), code: "INVALID_FIELD", message };
         if request.urls.is_empty() || request.urls.len() > MAX_URLS {
             return Err(invalid("urls", format!("urls must hold 1 to {MAX_URLS} URLs, got {}", request.urls.len())));
@@ -73,15 +78,21 @@ impl SignService {
             Some(s) => return Err(invalid("expires_in", format!("expires_in must be 1 to {} seconds, got {s}", self.max_ttl.as_secs()))),
         };
         let integration_id = IntegrationId::parse(id).map_err(|_| Error::NotFound(id.to_owned()))?;
-        let integration = self.store.get(tenant, integration_id.as_str()).await?.ok_or_else(|| Error::NotFound(id.to_owned()))?;
+        let integration = deadline
+            .call(Aws::DynamoDb, async { self.store.get(tenant, integration_id.as_str()).await.map_err(Error::from) })
+            .await?
+            .ok_or_else(|| Error::NotFound(id.to_owned()))?;
         let (Some(bucket), Some(role), true) = (&integration.bucket, &integration.role_arn, integration.status.serves_data()) else {
             return Err(Error::NotReady { id: id.to_owned(), status: integration.status.as_str() });
         };
-        let session = self
-            .credentials
-            .session(&integration.id, role, &integration.external_id, requested)
-            .await
-            .map_err(|e| Error::Upstream { code: "ROLE_CANNOT_BE_ASSUMED", message: e.to_string() })?;
+        let session = deadline
+            .call(Aws::Sts, async {
+                self.credentials.session(&integration.id, role, &integration.external_id, requested).await.map_err(|failure| match failure {
+                    Failure::Fault(fault) => Error::Unavailable(fault),
+                    Failure::Refused { code, message } => Error::RoleRefused(format!("Role cannot be assumed: STS answered {code}: {message}")),
+                })
+            })
+            .await?;
         let now = SystemTime::now();
         let lifetime = session.url_lifetime(requested, now);
         let expires_at = rfc3339(now + lifetime);

@@ -2,16 +2,17 @@
 //!
 //! Rules: concurrent requests for one integration make one AssumeRole (single flight: they wait
 //! on the integration's slot); credentials are refreshed when they would not outlive the URL about
-//! to be signed plus a safety margin, so no URL outlives its credentials.
+//! to be signed plus a safety margin, so no URL outlives its credentials; a session is used only
+//! for the role and external ID it was made with; a failed AssumeRole is answered from memory for
+//! a few seconds, so a burst of requests during an STS outage does not each wait for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
-
-use aws_sdk_sts::error::ProvideErrorMetadata;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::arn::RoleArn;
 use crate::external_id::ExternalId;
+use crate::fault::{self, Failure, Fault, Service};
 use crate::ids::IntegrationId;
 use crate::sign::Signer;
 
@@ -24,10 +25,15 @@ const SESSION_SECONDS: i32 = 3600;
 /// assumed again at most once per five minutes.
 const LONGEST_COVERED: Duration = Duration::from_secs(SESSION_SECONDS as u64 - 300 - SAFETY_MARGIN.as_secs());
 
+/// How long a failed AssumeRole is the answer for the same integration.
+const FAILURE_HELD: Duration = Duration::from_secs(5);
+
 #[derive(Debug)]
 pub struct Session {
     pub signer: Signer,
     pub expires_at: SystemTime,
+    role: RoleArn,
+    external_id: ExternalId,
 }
 
 impl Session {
@@ -38,14 +44,13 @@ impl Session {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Role cannot be assumed: STS answered {code}: {message}")]
-pub struct AssumeError {
-    pub code: String,
-    pub message: String,
+#[derive(Debug, Default)]
+struct SlotState {
+    session: Option<Arc<Session>>,
+    failed: Option<(Instant, Failure)>,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Arc<Session>>>>;
+type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 
 #[derive(Debug)]
 pub struct CredentialCache {
@@ -60,40 +65,52 @@ impl CredentialCache {
 
     /// A session whose credentials outlive `needed` from now (plus the margin), assuming the role
     /// only when the cached one would not.
-    pub async fn session(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId, needed: Duration) -> Result<Arc<Session>, AssumeError> {
+    pub async fn session(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId, needed: Duration) -> Result<Arc<Session>, Failure> {
         let slot = self.slots.lock().unwrap_or_else(|e| e.into_inner()).entry(id.clone()).or_default().clone();
-        let mut cached = slot.lock().await;
+        let mut state = slot.lock().await;
         let deadline = SystemTime::now() + needed.min(LONGEST_COVERED) + SAFETY_MARGIN;
-        if let Some(session) = cached.as_ref().filter(|s| s.expires_at >= deadline) {
+        let made_for_this = |s: &&Arc<Session>| s.role == *role && s.external_id == *external_id;
+        if let Some(session) = state.session.as_ref().filter(made_for_this).filter(|s| s.expires_at >= deadline) {
             return Ok(session.clone());
         }
-        let session = Arc::new(self.assume(id, role, external_id).await?);
-        *cached = Some(session.clone());
-        Ok(session)
+        if let Some((_, failure)) = state.failed.as_ref().filter(|(at, _)| at.elapsed() < FAILURE_HELD) {
+            return Err(failure.clone());
+        }
+        match self.assume(id, role, external_id).await {
+            Ok(session) => {
+                let session = Arc::new(session);
+                *state = SlotState { session: Some(session.clone()), failed: None };
+                Ok(session)
+            }
+            Err(failure) => {
+                state.failed = Some((Instant::now(), failure.clone()));
+                Err(failure)
+            }
+        }
     }
 
-    /// Forgets an integration's credentials (its role or external ID changed, or it was deleted).
-    pub fn forget(&self, id: &IntegrationId) {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
-    }
-
-    async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId) -> Result<Session, AssumeError> {
+    async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId) -> Result<Session, Failure> {
         let credentials = assume_role(&self.sts, id, role, Some(external_id.as_str()), SESSION_SECONDS).await?;
         let expires_at = SystemTime::try_from(credentials.expiration).unwrap_or_else(|_| SystemTime::now());
-        Ok(Session { signer: Signer::new(&credentials.access_key_id, &credentials.secret_access_key, Some(&credentials.session_token)), expires_at })
+        Ok(Session {
+            signer: Signer::new(&credentials.access_key_id, &credentials.secret_access_key, Some(&credentials.session_token)),
+            expires_at,
+            role: role.clone(),
+            external_id: external_id.clone(),
+        })
     }
 }
 
 /// One AssumeRole for an integration's role, as everything in bucketlink makes it (the checks
-/// also call it with no or a wrong external ID). Throttling is retried with backoff by the SDK's
-/// standard retry strategy; what remains comes back with STS's code.
+/// also call it with no or a wrong external ID). Throttling and 5xx are retried with backoff by
+/// the SDK's standard strategy; what remains is STS's refusal (its code and message) or a fault.
 pub async fn assume_role(
     sts: &aws_sdk_sts::Client,
     id: &IntegrationId,
     role: &RoleArn,
     external_id: Option<&str>,
     seconds: i32,
-) -> Result<aws_sdk_sts::types::Credentials, AssumeError> {
+) -> Result<aws_sdk_sts::types::Credentials, Failure> {
     let out = sts
         .assume_role()
         .role_arn(role.as_str())
@@ -102,14 +119,13 @@ pub async fn assume_role(
         .duration_seconds(seconds)
         .send()
         .await
-        .map_err(|e| {
-            let region_disabled = e.as_service_error().is_some_and(|se| se.is_region_disabled_exception());
-            AssumeError {
-                code: if region_disabled { "RegionDisabledException" } else { e.code().unwrap_or("Unavailable") }.to_owned(),
-                message: e.message().unwrap_or("STS could not be reached").to_owned(),
+        .map_err(|e| match fault::of_sdk(Service::Sts, &e) {
+            Failure::Refused { message, .. } if e.as_service_error().is_some_and(|se| se.is_region_disabled_exception()) => {
+                Failure::Refused { code: "RegionDisabledException".to_owned(), message }
             }
+            failure => failure,
         })?;
-    out.credentials.ok_or_else(|| AssumeError { code: "Unavailable".into(), message: "STS returned no credentials".into() })
+    out.credentials.ok_or_else(|| Fault::unavailable(Service::Sts, "the answer held no credentials").into())
 }
 
 #[cfg(test)]
@@ -197,7 +213,29 @@ mod tests {
         let cache = CredentialCache::new(mock_client!(aws_sdk_sts, [&rule]));
         let (id, role, ext) = ids();
         let err = cache.session(&id, &role, &ext, Duration::from_secs(60)).await.unwrap_err();
-        assert_eq!(err.code, "RegionDisabledException");
-        assert!(err.to_string().starts_with("Role cannot be assumed"));
+        assert!(matches!(&err, Failure::Refused { code, .. } if code == "RegionDisabledException"), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_held_briefly_and_a_new_role_gets_a_new_session() {
+        let failed = mock!(aws_sdk_sts::Client::assume_role)
+            .sequence()
+            .error(|| aws_sdk_sts::operation::assume_role::AssumeRoleError::unhandled("boom"))
+            .output(|| output(Duration::from_secs(3600)))
+            .output(|| output(Duration::from_secs(3600)))
+            .build();
+        let cache = CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::Sequential, [&failed]));
+        let (id, role, ext) = ids();
+        assert!(cache.session(&id, &role, &ext, Duration::from_secs(60)).await.is_err());
+        assert!(cache.session(&id, &role, &ext, Duration::from_secs(60)).await.is_err(), "held, not asked again");
+        assert_eq!(failed.num_calls(), 1);
+        let slot = cache.slots.lock().unwrap().get(&id).unwrap().clone();
+        slot.lock().await.failed = None;
+        cache.session(&id, &role, &ext, Duration::from_secs(60)).await.unwrap();
+        cache.session(&id, &role, &ext, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(failed.num_calls(), 2, "the session is reused");
+        let other = RoleArn::parse("arn:aws:iam::222222222222:role/replaced").unwrap();
+        cache.session(&id, &other, &ext, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(failed.num_calls(), 3, "a re-attached role never gets the old role's session");
     }
 }

@@ -1,19 +1,25 @@
-//! The health sweep: every integration with a role is checked again, fanned out through SQS, and a
-//! status change (healthy → failing, failing → healthy, anything → insecure) is published on the
-//! event bus so the product can tell the customer.
+//! The health sweep: every integration with a role is checked again, fanned out through SQS. A
+//! status change is saved like any other and announced from the table's stream
+//! (`status_events`), so the sweep never publishes itself.
 //!
 //! Safe to run twice at once or to kill half way: a message only names an integration; handling
 //! it reads the integration fresh, runs the checks, and saves conditionally on its version
-//! (`Service::validate`), so a repeated message repeats a check and nothing else.
+//! (`Service::revalidate`), so a repeated message repeats a check and nothing else.
+//!
+//! When AWS does not answer properly the checks reach no verdict: the message then changes
+//! nothing and goes back to the queue with a growing, jittered delay; its last attempt records
+//! on the integration that the sweep was inconclusive, and when.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::api::Error;
-use crate::checks::CheckStatus;
+use crate::budget::{self, Deadline};
+use crate::error::Error;
+use crate::fault::{self, Failure, Fault, Service as Aws};
 use crate::ids::{IntegrationId, TenantId};
 use crate::integration::Status;
-use crate::service::Service;
+use crate::service::{KeepInconclusive, Service};
 use crate::store::{Store, SCAN_SEGMENTS};
 
 /// What one sweep queue message names.
@@ -31,13 +37,14 @@ pub struct DispatchSummary {
     pub dispatched: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatusChange {
-    pub tenant: String,
-    pub integration: String,
-    pub old_status: Status,
-    pub new_status: Status,
-    pub failing_checks: Vec<String>,
+/// One sweep message as the queue delivered it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub message_id: String,
+    pub receipt_handle: Option<String>,
+    pub body: Option<String>,
+    /// How many times SQS has delivered it, this time included.
+    pub receive_count: u32,
 }
 
 /// Integrations of one customer account whose checks start per second of a sweep: hundreds of
@@ -66,6 +73,13 @@ impl Pacer {
 /// account's `Pacer`. Reads the index page by page (segments in parallel), so memory stays
 /// bounded by a page whatever the number of integrations.
 pub async fn dispatch(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<DispatchSummary, Error> {
+    let deadline = Deadline::after(budget::DISPATCH);
+    deadline.bound(budget::DISPATCH, dispatch_all(store, sqs, queue_url)).await.unwrap_or_else(|| {
+        Err(Error::Internal(format!("the dispatch did not finish within {} s; the next schedule dispatches again", budget::DISPATCH.as_secs())))
+    })
+}
+
+async fn dispatch_all(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<DispatchSummary, Error> {
     let pacer = std::sync::Mutex::new(Pacer::default());
     let summary = std::sync::Mutex::new(DispatchSummary::default());
     let segment = |segment: i32| {
@@ -118,76 +132,104 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, queue_url: &str, batch: &[(i32, S
                 .expect("id and body are set")
         })
         .collect();
-    let out = sqs
-        .send_message_batch()
-        .queue_url(queue_url)
-        .set_entries(Some(entries))
-        .send()
-        .await
-        .map_err(|e| Error::Upstream { code: "SWEEP_QUEUE_UNAVAILABLE", message: aws_sdk_sqs::error::DisplayErrorContext(&e).to_string() })?;
-    if !out.failed().is_empty() {
-        return Err(Error::Upstream { code: "SWEEP_QUEUE_REFUSED", message: format!("{} messages were refused", out.failed().len()) });
+    let out = sqs.send_message_batch().queue_url(queue_url).set_entries(Some(entries)).send().await.map_err(|e| match fault::of_sdk(Aws::Sqs, &e) {
+        Failure::Fault(fault) => Error::Unavailable(fault),
+        Failure::Refused { code, message } => Error::Internal(format!("SQS refused the sweep messages: {code}: {message}")),
+    })?;
+    if let Some(failed) = out.failed().first() {
+        let fault = if failed.sender_fault() {
+            None
+        } else {
+            Some(Fault::unavailable(Aws::Sqs, format!("{} messages not queued: {}", out.failed().len(), failed.code())))
+        };
+        return Err(fault.map(Error::Unavailable).unwrap_or_else(|| Error::Internal(format!("SQS refused a sweep message: {}", failed.code()))));
     }
     Ok(out.successful().len())
 }
 
-/// Checks one integration again; publishes the change when its status changed. Integrations
-/// deleted since dispatch, or still awaiting their role, are left alone.
-pub async fn revalidate(service: &Service, events: &aws_sdk_eventbridge::Client, bus: &str, item: &SweepItem) -> Result<Option<StatusChange>, Error> {
-    let Some((before, integration)) = service.revalidate(&item.tenant, item.id.as_str()).await? else { return Ok(None) };
-    if integration.status == before {
-        return Ok(None);
-    }
-    let change = StatusChange {
-        tenant: item.tenant.to_string(),
-        integration: item.id.to_string(),
-        old_status: before,
-        new_status: integration.status,
-        failing_checks: integration.checks.iter().filter(|c| c.status == CheckStatus::Fail).map(|c| c.name.clone()).collect(),
-    };
-    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-        .event_bus_name(bus)
-        .source("bucketlink")
-        .detail_type("IntegrationStatusChanged")
-        .detail(json!(change).to_string())
-        .build();
-    let out = events
-        .put_events()
-        .entries(entry)
-        .send()
-        .await
-        .map_err(|e| Error::Upstream { code: "EVENT_BUS_UNAVAILABLE", message: aws_sdk_eventbridge::error::DisplayErrorContext(&e).to_string() })?;
-    if out.failed_entry_count() > 0 {
-        return Err(Error::Upstream { code: "EVENT_BUS_REFUSED", message: "the status change event was refused".into() });
-    }
-    Ok(Some(change))
+/// What became of one sweep message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Checked and saved; the status it had and has now.
+    Checked { before: Status, after: Status },
+    /// The checks reached no verdict: nothing written; SQS delivers it again.
+    Inconclusive,
+    /// The checks reached no verdict on the last attempt: the integration records that, with
+    /// its status unchanged.
+    InconclusiveRecorded,
+    /// Deleted since dispatch, or still awaiting its role.
+    Gone,
+}
+
+/// Checks one integration again. `last_try`: no redelivery follows, so a run without a verdict
+/// is written down instead of being retried.
+pub async fn revalidate(service: &Service, item: &SweepItem, last_try: bool) -> Result<Outcome, Error> {
+    let keep = if last_try { KeepInconclusive::Yes } else { KeepInconclusive::No };
+    let Some(checked) = service.revalidate(&item.tenant, item.id.as_str(), keep).await? else { return Ok(Outcome::Gone) };
+    Ok(match (checked.conclusive, checked.saved) {
+        (true, _) => Outcome::Checked { before: checked.before, after: checked.integration.status },
+        (false, true) => Outcome::InconclusiveRecorded,
+        (false, false) => Outcome::Inconclusive,
+    })
 }
 
 /// Messages handled at once inside one invocation: bounded, so one batch never floods STS.
 pub const CONCURRENCY: usize = 4;
 
-/// Handles one batch of sweep messages `(message_id, body)` with bounded concurrency; returns the
-/// ids of the messages that failed (SQS retries those alone, and after a few tries moves them to
-/// the dead-letter queue).
-pub async fn handle_batch(service: &Service, events: &aws_sdk_eventbridge::Client, bus: &str, messages: Vec<(String, Option<String>)>) -> Vec<String> {
+/// The delay before a message that reached no verdict is delivered again: about 30 s after the
+/// first attempt, doubling each time, up to 10 minutes; `jitter` (0 to 1) spreads it over the
+/// upper half so that messages failed together do not return together.
+pub fn retry_delay(receive_count: u32, jitter: f64) -> Duration {
+    let full = (30u64 << receive_count.saturating_sub(1).min(5)).min(600);
+    Duration::from_secs(full / 2 + (full as f64 / 2.0 * jitter.clamp(0.0, 1.0)) as u64)
+}
+
+/// Handles one batch of sweep messages with bounded concurrency; returns the ids of the messages
+/// to deliver again (SQS retries those alone, after `retry_delay`; a message that cannot be read
+/// at all ends in the dead-letter queue after its last attempt).
+pub async fn handle_batch(service: &Service, sqs: &aws_sdk_sqs::Client, queue_url: &str, max_receives: u32, messages: Vec<Delivery>) -> Vec<String> {
     use futures_util::stream::{self, StreamExt};
     let outcomes = stream::iter(messages)
-        .map(|(message_id, body)| async move {
-            let Some(item) = body.as_deref().and_then(|b| serde_json::from_str::<SweepItem>(b).ok()) else {
-                tracing::warn!(message_id, "sweep message is not a sweep item; it will end in the DLQ");
-                return Some(message_id);
+        .map(|delivery| async move {
+            let Some(item) = delivery.body.as_deref().and_then(|b| serde_json::from_str::<SweepItem>(b).ok()) else {
+                tracing::warn!(message_id = delivery.message_id, "sweep message is not a sweep item; it will end in the DLQ");
+                return Some(delivery.message_id);
             };
-            match revalidate(service, events, bus, &item).await {
-                Ok(Some(change)) => {
-                    tracing::info!(integration = %item.id, old = change.old_status.as_str(), new = change.new_status.as_str(), "status changed");
-                    None
+            let last_try = delivery.receive_count >= max_receives;
+            let retry = match revalidate(service, &item, last_try).await {
+                Ok(Outcome::Checked { before, after }) => {
+                    if before != after {
+                        tracing::info!(integration = %item.id, old = before.as_str(), new = after.as_str(), "status changed");
+                    }
+                    false
                 }
-                Ok(None) => None,
+                Ok(Outcome::Gone) => false,
+                Ok(Outcome::InconclusiveRecorded) => {
+                    tracing::warn!(integration = %item.id, attempts = delivery.receive_count, "sweep inconclusive on its last attempt; recorded, status unchanged");
+                    false
+                }
+                Ok(Outcome::Inconclusive) => {
+                    tracing::warn!(integration = %item.id, attempt = delivery.receive_count, "sweep inconclusive: AWS did not answer properly; retried later");
+                    true
+                }
                 Err(err) => {
                     tracing::error!(integration = %item.id, error = %err, "revalidation failed; SQS will retry it");
-                    Some(message_id)
+                    true
+                }
+            };
+            if !retry {
+                return None;
+            }
+            if let Some(handle) = &delivery.receipt_handle {
+                let jitter = f64::from(getrandom::u32().unwrap_or(u32::MAX / 2)) / f64::from(u32::MAX);
+                let delay = retry_delay(delivery.receive_count, jitter);
+                let changed = sqs.change_message_visibility().queue_url(queue_url).receipt_handle(handle).visibility_timeout(delay.as_secs() as i32).send().await;
+                if let Err(e) = changed {
+                    // The queue's own visibility timeout then decides when it comes back.
+                    tracing::warn!(message_id = delivery.message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "retry delay not set");
                 }
             }
+            Some(delivery.message_id)
         })
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
@@ -198,6 +240,14 @@ pub async fn handle_batch(service: &Service, events: &aws_sdk_eventbridge::Clien
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_back_off_with_jitter_and_a_ceiling() {
+        let delays: Vec<u64> = (1..=8).map(|n| retry_delay(n, 1.0).as_secs()).collect();
+        assert_eq!(delays, [30, 60, 120, 240, 480, 600, 600, 600]);
+        assert_eq!(retry_delay(1, 0.0).as_secs(), 15, "at least half of the step");
+        assert!(retry_delay(3, 0.5) < retry_delay(3, 1.0));
+    }
 
     #[test]
     fn each_account_is_paced_on_its_own() {

@@ -31,6 +31,7 @@ async fn main() {
         ("sign-url", "sign-url.json"),
         ("revalidate", "revalidate-sqs-batch.json"),
         ("prevalidate", "prevalidate-sqs.json"),
+        ("status-events", "status-events-stream.json"),
     ] {
         bucketlink_testkit::runtime::binary(name); // built before the clock starts
         let mut times: Vec<Duration> = Vec::with_capacity(STARTS);

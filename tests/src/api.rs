@@ -9,6 +9,8 @@ use crate::runtime::Function;
 pub struct Answer {
     pub status: u16,
     pub content_type: String,
+    /// The `Retry-After` header, when there is one.
+    pub retry_after: Option<String>,
     pub body: Value,
 }
 
@@ -50,9 +52,10 @@ pub async fn call(function: &Function, event: Value) -> Answer {
     let response = function.invoke(event).await.unwrap_or_else(|e| panic!("the function failed the invocation: {e}"));
     let status = response["statusCode"].as_u64().expect("statusCode") as u16;
     let content_type = response["headers"]["content-type"].as_str().unwrap_or_default().to_owned();
+    let retry_after = response["headers"]["retry-after"].as_str().map(str::to_owned);
     let body = match response["body"].as_str() {
         Some(text) if !text.is_empty() => serde_json::from_str(text).unwrap_or_else(|_| json!(text)),
         _ => Value::Null,
     };
-    Answer { status, content_type, body }
+    Answer { status, content_type, retry_after, body }
 }

@@ -73,8 +73,13 @@ impl Provider {
 impl Provider {
     /// The environment a function gets in Lambda: its role's session, our variables, the emulator.
     pub fn function_env(&self, emu: &Emulator, table: &str) -> Vec<(&'static str, String)> {
+        self.function_env_at(&emu.endpoint, table)
+    }
+
+    /// `function_env` with AWS at `endpoint` (the fault proxy, say).
+    pub fn function_env_at(&self, endpoint: &str, table: &str) -> Vec<(&'static str, String)> {
         vec![
-            ("AWS_ENDPOINT_URL", emu.endpoint.clone()),
+            ("AWS_ENDPOINT_URL", endpoint.to_owned()),
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", self.session.access_key_id().to_owned()),
             ("AWS_SECRET_ACCESS_KEY", self.session.secret_access_key().to_owned()),
@@ -358,6 +363,94 @@ impl Sweep {
     /// The status-change events put on the bus since the last call (their `detail`).
     pub async fn events(&self) -> Vec<Value> {
         self.drain(&self.audit_url).await.iter().filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok()).map(|event| event["detail"].clone()).collect()
+    }
+
+    /// Delivers the queued sweep messages to `revalidate` as Lambda's SQS event source does: up
+    /// to ten received (with their receive counts), one invocation, and only the messages not
+    /// named in `batchItemFailures` deleted; the others stay in the queue. The function's answer.
+    pub async fn deliver(&self, revalidate: &crate::Function) -> Value {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        let messages = out.messages.unwrap_or_default();
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let attributes: serde_json::Map<String, Value> = m.attributes().into_iter().flatten().map(|(k, v)| (k.as_str().to_owned(), json!(v))).collect();
+                json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+                "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.md5_of_body(), "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:111111111111:sweep", "awsRegion": "us-east-1"})
+            })
+            .collect();
+        let answer = revalidate.invoke(json!({"Records": records})).await.unwrap_or_else(|e| panic!("revalidate failed the batch: {e}"));
+        let failed: Vec<&str> = answer["batchItemFailures"].as_array().into_iter().flatten().filter_map(|f| f["itemIdentifier"].as_str()).collect();
+        for m in messages.iter().filter(|m| !failed.contains(&m.message_id().unwrap_or_default())) {
+            self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(m.receipt_handle().unwrap_or_default()).send().await.expect("delete");
+        }
+        answer
+    }
+
+    /// The sweep queue's visibility timeout: 0 makes a message that is not deleted visible again
+    /// at once, unless its consumer delays it.
+    pub async fn set_visibility_timeout(&self, seconds: u32) {
+        self.sqs
+            .set_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, seconds.to_string())
+            .send()
+            .await
+            .expect("set visibility timeout");
+    }
+
+    /// Empties the sweep queue (messages waiting out a retry delay too).
+    pub async fn purge(&self) {
+        self.sqs.purge_queue().queue_url(&self.queue_url).send().await.expect("purge");
+    }
+
+    /// Messages in the sweep queue that may be received now, and those waiting out a delay.
+    pub async fn queue_depth(&self) -> (u64, u64) {
+        use aws_sdk_sqs::types::QueueAttributeName::{ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible};
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(ApproximateNumberOfMessages)
+            .attribute_names(ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes");
+        let attributes = out.attributes.unwrap_or_default();
+        let n = |name| attributes.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
+        (n(ApproximateNumberOfMessages), n(ApproximateNumberOfMessagesNotVisible))
+    }
+}
+
+/// `status-events` fed from a table's stream: how status changes reach the bus.
+pub struct Announcer {
+    pub function: crate::Function,
+    relay: crate::streams::StreamRelay,
+}
+
+impl Announcer {
+    /// The relay of `table`'s stream into `status-events`, which publishes on `sweep`'s bus
+    /// through AWS at `endpoint`.
+    pub async fn start(provider: &Provider, endpoint: &str, table: &str, sweep: &Sweep) -> Announcer {
+        let mut env = provider.function_env_at(endpoint, table);
+        env.extend(sweep.env());
+        let function = crate::Function::start("status-events", &env).await;
+        let relay = crate::streams::StreamRelay::new(&provider.admin_sdk, table).await;
+        Announcer { function, relay }
+    }
+
+    /// Delivers every stream record written since the last pump (until one fails).
+    pub async fn pump(&self) -> crate::streams::Pumped {
+        self.relay.pump(&self.function).await
     }
 }
 

@@ -4,10 +4,13 @@
 pub mod api;
 pub mod emulator;
 pub mod fixtures;
+pub mod proxy;
 pub mod runtime;
 pub mod samples;
 pub mod scale;
+pub mod streams;
 
 pub use emulator::{Account, Emulator, Mode};
-pub use fixtures::{Customer, CustomerSpec, Permissions, Provider, Sweep, Trust};
+pub use fixtures::{Announcer, Customer, CustomerSpec, Permissions, Provider, Sweep, Trust};
+pub use proxy::Proxy;
 pub use runtime::Function;

@@ -10,18 +10,19 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use bucketlink::arn::RoleArn;
 use bucketlink::bucket::BucketName;
+use bucketlink::budget::Profile;
 use bucketlink::checks::Checker;
 use bucketlink::ids::{KeyPrefix, TenantId};
 use bucketlink::integration::{Integration, Status};
 use bucketlink::region::Region;
 use bucketlink::service::Service;
 use bucketlink::store::Store;
-use bucketlink::sweep::{dispatch, handle_batch};
+use bucketlink::sweep::{dispatch, handle_batch, Delivery};
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 
 use crate::fixtures::{permission_document, trust_document, unique, Permissions, Trust, APP_ORIGIN};
-use crate::{Customer, CustomerSpec, Emulator, Provider, Sweep};
+use crate::{Announcer, Customer, CustomerSpec, Emulator, Provider, Sweep};
 
 #[derive(Debug)]
 pub struct Report {
@@ -102,10 +103,13 @@ pub async fn run(emu: &Emulator, integrations: usize, accounts: usize, workers: 
     let setup = started.elapsed();
 
     let principal = RoleArn::parse(&provider.role_arn).expect("provider role");
-    let checker = Checker::new(&provider.sdk, principal.clone(), vec![APP_ORIGIN.to_owned()], true);
+    // The clients a function builds: the same timeouts and retries.
+    let sdk = Profile::Background.apply(&provider.sdk);
+    let checker = Checker::new(&sdk, principal.clone(), vec![APP_ORIGIN.to_owned()], true);
     let service = Service::new(store.clone(), checker, principal);
-    let sqs = aws_sdk_sqs::Client::new(&provider.sdk);
-    let events = aws_sdk_eventbridge::Client::new(&provider.sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let announcer = Announcer::start(&provider, &emu.endpoint, &table, &sweep).await;
+    announcer.pump().await;
 
     let calls_before = emu.calls().await;
     let cpu_before = cpu_time();
@@ -117,13 +121,33 @@ pub async fn run(emu: &Emulator, integrations: usize, accounts: usize, workers: 
     let worker = |_: usize| async {
         let deadline = Instant::now() + Duration::from_secs(3600);
         while processed.load(Ordering::Relaxed) < summary.dispatched && Instant::now() < deadline {
-            let out = sqs.receive_message().queue_url(&sweep.queue_url).max_number_of_messages(10).wait_time_seconds(1).send().await.expect("receive");
+            let out = sqs
+                .receive_message()
+                .queue_url(&sweep.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+                .send()
+                .await
+                .expect("receive");
             let messages = out.messages.unwrap_or_default();
             if messages.is_empty() {
                 continue;
             }
-            let batch = messages.iter().map(|m| (m.message_id().unwrap_or_default().to_owned(), m.body().map(str::to_owned))).collect();
-            let failures = handle_batch(&service, &events, &sweep.bus, batch).await;
+            let batch = messages
+                .iter()
+                .map(|m| Delivery {
+                    message_id: m.message_id().unwrap_or_default().to_owned(),
+                    receipt_handle: m.receipt_handle().map(str::to_owned),
+                    body: m.body().map(str::to_owned),
+                    receive_count: m
+                        .attributes()
+                        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(1),
+                })
+                .collect();
+            let failures = handle_batch(&service, &sqs, &sweep.queue_url, 5, batch).await;
             failed.fetch_add(failures.len(), Ordering::Relaxed);
             let done: Vec<_> = messages
                 .iter()
@@ -142,6 +166,8 @@ pub async fn run(emu: &Emulator, integrations: usize, accounts: usize, workers: 
     futures_util::future::join_all((0..workers).map(worker)).await;
     let sweep_time = t0.elapsed();
     let cpu = cpu_time().saturating_sub(cpu_before);
+    // The stream's relay announces the changes (in its own process, not counted as our CPU).
+    announcer.pump().await;
     let calls = delta(&emu.calls().await, &calls_before);
 
     let all = store.with_buckets().await.expect("read back");

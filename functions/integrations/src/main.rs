@@ -1,9 +1,10 @@
 //! The integrations API (API Gateway HTTP API, payload v2): parse, call `bucketlink`, shape the response.
 
-use apigw::{header, outcome, problem, respond, route, tenant};
+use apigw::{header, idempotent, outcome, problem, respond, route, tenant, Answer};
 use bucketlink::api::{parse_body, parse_body_up_to, Problem};
 use bucketlink::arn::RoleArn;
 use bucketlink::aws::Clients;
+use bucketlink::budget::Profile;
 use bucketlink::checks::Checker;
 use bucketlink::config::Config;
 use bucketlink::ids::TenantId;
@@ -19,7 +20,7 @@ use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
-    let clients = Clients::from_env(&config).await;
+    let clients = Clients::from_env(&config, Profile::Background).await;
     let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
     let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
     let service =
@@ -53,39 +54,35 @@ async fn handle(service: &Service, inspector: &Inspector, request: Request) -> R
             Ok(lint) => outcome(200, service.lint(&tenant, lint).await),
             Err(e) => outcome::<()>(400, Err(e)),
         },
-        _ => {
-            let p = Problem::route_not_found(&method, request.uri().path());
-            (p.status, p.body())
-        }
+        _ => Answer::from(&Problem::route_not_found(&method, request.uri().path())),
     };
     respond(answer)
 }
 
-async fn list(service: &Service, tenant: &TenantId, request: &Request) -> (u16, String) {
+async fn list(service: &Service, tenant: &TenantId, request: &Request) -> Answer {
     let params = request.query_string_parameters();
     let limit = match params.first("limit").map(|raw| raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n))) {
         None => 50,
         Some(Some(limit)) => limit,
         Some(None) => {
-            let p = Problem::new(400, "INVALID_PARAMETER", "Invalid query parameter", "limit must be a whole number from 1 to 100");
-            return (p.status, p.body());
+            return Answer::from(&Problem::new(400, "INVALID_PARAMETER", "Invalid query parameter", "limit must be a whole number from 1 to 100"));
         }
     };
     outcome(200, service.list(tenant, limit, params.first("cursor")).await)
 }
 
-async fn attach(service: &Service, tenant: &TenantId, id: &str, request: &Request) -> (u16, String) {
+async fn attach(service: &Service, tenant: &TenantId, id: &str, request: &Request) -> Answer {
     let body = request.body().as_ref();
     let fingerprint = format!("PUT {id} {}", String::from_utf8_lossy(body));
-    let key = header(request, "idempotency-key");
     let run = || async {
         match parse_body::<AttachRequest>(body) {
-            Ok(attach) => outcome(200, service.attach(tenant, id, attach).await),
-            Err(e) => outcome::<()>(400, Err(e)),
+            Ok(attach) => {
+                let result = service.attach(tenant, id, attach).await;
+                let conclusive = result.as_ref().is_ok_and(|view| view.conclusive());
+                (outcome(200, result), conclusive)
+            }
+            Err(e) => (outcome::<()>(400, Err(e)), true),
         }
     };
-    match service.idempotent(tenant, key, &fingerprint, run).await {
-        Ok(answer) => answer,
-        Err(e) => outcome::<()>(400, Err(e)),
-    }
+    idempotent(service.store(), tenant, header(request, "idempotency-key"), &fingerprint, run).await
 }

@@ -2,8 +2,9 @@
 //! each new object is inspected for every integration that reads it, and the verdict recorded.
 
 use bucketlink::aws::Clients;
+use bucketlink::budget::Profile;
 use bucketlink::config::Config;
-use bucketlink::events;
+use bucketlink::object_events;
 use bucketlink::objects::Inspector;
 use bucketlink::prevalidation::{Answer, Prevalidator};
 use bucketlink::sign::Endpoint;
@@ -16,7 +17,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
-    let clients = Clients::from_env(&config).await;
+    let clients = Clients::from_env(&config, Profile::Background).await;
     let inspector = Inspector::new(
         CredentialCache::new(clients.sts.clone()),
         Endpoint::from_url(clients.sdk.endpoint_url()),
@@ -29,6 +30,6 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn handle(prevalidator: &Prevalidator, payload: Value) -> Result<Answer, Error> {
-    let delivery = events::parse(payload)?;
+    let delivery = object_events::parse(payload)?;
     Ok(prevalidator.deliver(delivery).await?)
 }

@@ -1,55 +1,62 @@
 //! The health sweep. A scheduled event (EventBridge) queues every integration with a role on the
 //! sweep queue; a batch from that queue (SQS) checks each one again, reporting only the messages
-//! that failed (`batchItemFailures`), so one bad integration never makes the others run again.
+//! to retry (`batchItemFailures`), so one integration never makes the others run again. Status
+//! changes are announced by `status-events`, from the table's stream.
 
-use aws_lambda_events::event::sqs::SqsEvent;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use bucketlink::arn::RoleArn;
 use bucketlink::aws::Clients;
+use bucketlink::budget::Profile;
 use bucketlink::checks::Checker;
 use bucketlink::config::Config;
 use bucketlink::service::Service;
 use bucketlink::store::Store;
-use bucketlink::sweep::{dispatch, handle_batch};
+use bucketlink::sweep::{dispatch, handle_batch, Delivery};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
 struct App {
     service: Service,
-    clients: Clients,
+    sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    bus: String,
-}
-
-fn required(value: Option<String>, name: &str) -> String {
-    value.unwrap_or_else(|| {
-        eprintln!("bucketlink cold start failed: environment variable {name} is required but not set");
-        std::process::exit(1)
-    })
+    max_receives: u32,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
-    let queue_url = required(config.sweep_queue_url.clone(), "BUCKETLINK_SWEEP_QUEUE_URL");
-    let bus = required(config.event_bus.clone(), "BUCKETLINK_EVENT_BUS");
-    let clients = Clients::from_env(&config).await;
+    let queue_url = config.sweep_queue_url.clone().unwrap_or_else(|| {
+        eprintln!("bucketlink cold start failed: environment variable BUCKETLINK_SWEEP_QUEUE_URL is required but not set");
+        std::process::exit(1)
+    });
+    let clients = Clients::from_env(&config, Profile::Background).await;
     let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
     let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
     let service = Service::new(Store::new(clients.dynamodb.clone(), &config.table), checker, principal);
-    let app = App { service, clients, queue_url, bus };
+    let app = App { service, sqs: clients.sqs, queue_url, max_receives: config.sweep_max_receives };
     let app = &app;
     run(service_fn(move |event: LambdaEvent<Value>| async move { handle(app, event.payload).await })).await
 }
 
 async fn handle(app: &App, payload: Value) -> Result<Value, Error> {
     if payload.get("Records").is_none() {
-        let summary = dispatch(app.service.store(), &app.clients.sqs, &app.queue_url).await?;
+        let summary = dispatch(app.service.store(), &app.sqs, &app.queue_url).await?;
         tracing::info!(integrations = summary.integrations, dispatched = summary.dispatched, "sweep dispatched");
         return Ok(json!(summary));
     }
     let batch: SqsEvent = serde_json::from_value(payload)?;
-    let messages = batch.records.into_iter().map(|r| (r.message_id.unwrap_or_default(), r.body)).collect();
-    let failed = handle_batch(&app.service, &app.clients.events, &app.bus, messages).await;
-    Ok(json!({"batchItemFailures": failed.into_iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>()}))
+    let deliveries = batch
+        .records
+        .into_iter()
+        .map(|r| Delivery {
+            receive_count: r.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1),
+            message_id: r.message_id.unwrap_or_default(),
+            receipt_handle: r.receipt_handle,
+            body: r.body,
+        })
+        .collect();
+    let mut response = SqsBatchResponse::default();
+    response.set_failures(handle_batch(&app.service, &app.sqs, &app.queue_url, app.max_receives, deliveries).await);
+    Ok(serde_json::to_value(response)?)
 }

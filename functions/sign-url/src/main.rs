@@ -3,6 +3,7 @@
 use apigw::{outcome, problem, respond, route, tenant};
 use bucketlink::api::{parse_body, Problem};
 use bucketlink::aws::Clients;
+use bucketlink::budget::Profile;
 use bucketlink::config::Config;
 use bucketlink::sign::Endpoint;
 use bucketlink::signing::{SignRequest, SignService};
@@ -14,7 +15,7 @@ use lambda_http::{run, service_fn, Body, Error, Request, Response};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
-    let clients = Clients::from_env(&config).await;
+    let clients = Clients::from_env(&config, Profile::Interactive).await;
     let endpoint = Endpoint::from_url(clients.sdk.endpoint_url());
     let service = SignService::new(
         Store::new(clients.dynamodb.clone(), &config.table),

@@ -3,7 +3,9 @@
 //! Items (all strings unless noted; `pk`/`sk` are the table's keys):
 //! - integration: `pk = TENANT#<tenant>`, `sk = INTEGRATION#<id>`; `id`, `tenant`, `name`,
 //!   `status`, `external_id`, `prefix`, `created_at`, `updated_at`, `version` (number), and when
-//!   known `bucket`, `role_arn`, `kms_key_arn`, `region`, `last_checked_at`, `checks` (JSON text).
+//!   known `bucket`, `role_arn`, `kms_key_arn`, `region`, `last_checked_at`, `verified_at`,
+//!   `inconclusive_at`, `checks` (JSON text). The table's stream (new and old images) carries
+//!   each write of it to `status_events`: a changed `status` is an event owed.
 //!   `bucket` is the partition key of the sparse GSI `by_bucket`: an integration is there once it
 //!   names a bucket.
 //! - history: `pk = TENANT#<tenant>`, `sk = HISTORY#<id>#<checked_at>#<version>`; `status`,
@@ -20,17 +22,19 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
 use crate::arn::{KmsKeyArn, RoleArn};
 use crate::bucket::BucketName;
 use crate::external_id::ExternalId;
+use crate::fault::{self, Failure, Fault, Service};
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
 use crate::integration::{Integration, Status};
 use crate::region::Region;
@@ -46,30 +50,33 @@ const MAX_PAGE: i32 = 100;
 const HISTORY_DAYS: u64 = 30;
 const IDEMPOTENCY_HOURS: u64 = 24;
 
-type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the item changed since it was read")]
     Conflict,
-    #[error("DynamoDB throttled the request")]
-    Throttled,
-    #[error("DynamoDB request failed: {0}")]
-    Unavailable(String),
+    /// DynamoDB or the network failed (5xx, throttling after retries, timeout): try again.
+    #[error(transparent)]
+    Unavailable(Fault),
+    /// DynamoDB refused the request itself: our defect or configuration, not worth a retry.
+    #[error("DynamoDB refused the request: {0}")]
+    Failed(String),
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
 }
 
-impl<E, R> From<SdkError<E, R>> for StoreError
+impl<E> From<SdkError<E, HttpResponse>> for StoreError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    fn from(err: SdkError<E, R>) -> Self {
-        match err.code() {
-            Some("ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded") => StoreError::Throttled,
-            Some("ConditionalCheckFailedException") => StoreError::Conflict,
-            _ => StoreError::Unavailable(DisplayErrorContext(&err).to_string()),
+    fn from(err: SdkError<E, HttpResponse>) -> Self {
+        if err.code() == Some("ConditionalCheckFailedException") {
+            return StoreError::Conflict;
+        }
+        match fault::of_sdk(Service::DynamoDb, &err) {
+            Failure::Fault(fault) => StoreError::Unavailable(fault),
+            Failure::Refused { .. } => StoreError::Failed(DisplayErrorContext(&err).to_string()),
         }
     }
 }
@@ -175,6 +182,8 @@ fn to_item(i: &Integration) -> Item {
         ("kms_key_arn", i.kms_key_arn.as_ref().map(|k| k.as_str().to_owned())),
         ("region", i.region.as_ref().map(|r| r.to_string())),
         ("last_checked_at", i.last_checked_at.clone()),
+        ("verified_at", i.verified_at.clone()),
+        ("inconclusive_at", i.inconclusive_at.clone()),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
@@ -182,6 +191,14 @@ fn to_item(i: &Integration) -> Item {
         }
     }
     item
+}
+
+/// The integration an item of the table's stream holds; `None` for the other kinds of item.
+pub fn integration_from_image(item: &Item) -> Result<Option<Integration>, StoreError> {
+    match item.get("sk").and_then(|v| v.as_s().ok()) {
+        Some(sk) if sk.starts_with("INTEGRATION#") => from_item(item).map(Some),
+        _ => Ok(None),
+    }
 }
 
 fn from_item(item: &Item) -> Result<Integration, StoreError> {
@@ -202,6 +219,8 @@ fn from_item(item: &Item) -> Result<Integration, StoreError> {
         region: r.parsed("region", Region::parse)?,
         checks: serde_json::from_str(r.opt("checks").unwrap_or("[]")).map_err(|e| corrupt("checks")(e.to_string()))?,
         last_checked_at: r.opt("last_checked_at").map(str::to_owned),
+        verified_at: r.opt("verified_at").map(str::to_owned),
+        inconclusive_at: r.opt("inconclusive_at").map(str::to_owned),
         created_at: r.req("created_at")?.to_owned(),
         updated_at: r.req("updated_at")?.to_owned(),
         version: item.get("version").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| StoreError::Corrupt("version".into()))?,
@@ -235,6 +254,9 @@ impl Store {
             .attribute_definitions(attr("sk"))
             .attribute_definitions(attr("bucket"))
             .global_secondary_indexes(by_bucket)
+            .stream_specification(
+                StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewAndOldImages).build().expect("stream"),
+            )
             .send()
             .await;
         match result {

@@ -1,12 +1,14 @@
 //! The README's first command: the whole flow that exists so far, against the local emulator,
 //! with every function running under Lambda runtime emulation. Prints each step.
 
+use bucketlink::fault::Service;
 use bucketlink::ids::{IntegrationId, TenantId};
 use bucketlink::store::Store;
 use bucketlink_testkit::api::{call, event, Answer};
 use bucketlink_testkit::fixtures::{unique, APP_ORIGIN};
+use bucketlink_testkit::proxy::{Fault, Kind};
 use bucketlink_testkit::samples;
-use bucketlink_testkit::{emulator::workspace_root, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Sweep, Trust};
+use bucketlink_testkit::{emulator::workspace_root, Announcer, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Proxy, Sweep, Trust};
 use serde_json::{json, Value};
 
 const CUSTOMER_ACCOUNT: &str = "222222222222";
@@ -180,9 +182,41 @@ async fn main() {
     show("dispatched", &dispatched);
     let batch = revalidate.invoke(sweep.queued_batch().await).await.unwrap_or_else(|e| e);
     show("queue batch answered", &batch);
+    show("status now", &api(&integrations, "GET", &format!("/integrations/{id}"), None).await.body["status"]);
+
+    step(13, "Every status change is announced from the table's stream (status-events → the event bus)");
+    let announcer = Announcer::start(&provider, &emu.endpoint, &table, &sweep).await;
+    let pumped = announcer.pump().await;
+    show("stream records relayed", &pumped.acknowledged);
     for change in sweep.events().await {
-        show("IntegrationStatusChanged", &change);
+        println!(
+            "     IntegrationStatusChanged {:<30} {:>13} -> {:<9} failing: {}",
+            change["event_id"].as_str().unwrap_or(""),
+            change["old_status"].as_str().unwrap_or(""),
+            change["new_status"].as_str().unwrap_or(""),
+            change["failing_checks"]
+        );
     }
+
+    step(14, "AWS misbehaves: S3 answers 500 InternalError to every call while the customer presses refresh");
+    customer.set_permissions(&Permissions::ReadOnly).await;
+    let proxy = Proxy::start(&emu.endpoint).await;
+    let mut proxied = provider.function_env_at(&proxy.endpoint, &table);
+    proxied.push(("BUCKETLINK_MAX_OBJECT_BYTES", samples::LIMITS.to_owned()));
+    let behind_proxy = Function::start("integrations", &proxied).await;
+    show("the customer restores /*; refresh", &api(&behind_proxy, "POST", &format!("/integrations/{id}/validate"), None).await.body["status"]);
+    announcer.pump().await;
+    for change in sweep.events().await {
+        show("announced", &format!("{} -> {}", change["old_status"].as_str().unwrap_or(""), change["new_status"].as_str().unwrap_or("")));
+    }
+    proxy.inject(Fault::on(Service::S3, Kind::ServerError));
+    let refreshed = api(&behind_proxy, "POST", &format!("/integrations/{id}/validate"), None).await;
+    show_checks(&refreshed);
+    show("notice", &refreshed.body["notice"].as_str().unwrap_or(""));
+    proxy.clear();
+    show("refresh once S3 is back", &api(&behind_proxy, "POST", &format!("/integrations/{id}/validate"), None).await.body["status"]);
+    announcer.pump().await;
+    show("status events caused by the S3 outage", &sweep.events().await.len());
 
     println!("\nDone. Everything ran against {} and stops with this program.", emu.endpoint);
 }
