@@ -5,13 +5,13 @@
 use std::process::Command;
 
 use aws_sdk_cloudformation::types::Parameter;
-use bucketlink::arn::{Partition, RoleArn};
+use bucketlink::arn::{KmsKeyArn, Partition, RoleArn};
 use bucketlink::bucket::BucketName;
 use bucketlink::external_id::ExternalId;
-use bucketlink::ids::KeyPrefix;
+use bucketlink::ids::{IntegrationId, KeyPrefix};
 use bucketlink::policy::Grant;
 use bucketlink_testkit::emulator::workspace_root;
-use bucketlink_testkit::fixtures::{assume, unique};
+use bucketlink_testkit::fixtures::{assume, create_role_from_cli, unique};
 use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Provider, Trust};
 
 const CUSTOMER: &str = "333333333333";
@@ -47,14 +47,20 @@ fn template_passes_sam_validate_lint() {
 struct Integration {
     provider: Provider,
     customer: Customer,
+    id: IntegrationId,
     external_id: ExternalId,
     principal: RoleArn,
     bucket: BucketName,
     prefix: KeyPrefix,
+    kms: Option<KmsKeyArn>,
 }
 
 impl Integration {
     async fn new(emu: &Emulator, prefix: &str) -> Integration {
+        Integration::with_key(emu, prefix, None).await
+    }
+
+    async fn with_key(emu: &Emulator, prefix: &str, kms: Option<KmsKeyArn>) -> Integration {
         let provider = Provider::create(emu).await;
         // The bucket and its objects exist; the role is what the customer now creates from our setup.
         let customer = Customer::create(emu, &provider.role_arn, CustomerSpec::new(CUSTOMER, Trust::NoCondition)).await;
@@ -62,7 +68,9 @@ impl Integration {
             principal: RoleArn::parse(&provider.role_arn).unwrap(),
             bucket: BucketName::parse(&customer.bucket).unwrap(),
             prefix: KeyPrefix::parse(prefix).unwrap(),
+            id: IntegrationId::generate(),
             external_id: ExternalId::generate(),
+            kms,
             provider,
             customer,
         }
@@ -70,12 +78,13 @@ impl Integration {
 
     fn grant(&self) -> Grant<'_> {
         Grant {
+            integration: &self.id,
             provider_principal: &self.principal,
             external_id: &self.external_id,
             partition: Partition::Aws,
             bucket: &self.bucket,
             prefix: &self.prefix,
-            kms_key: None,
+            kms_key: self.kms.as_ref(),
         }
     }
 
@@ -101,14 +110,13 @@ async fn cloudformation_template_creates_a_role_that_works() {
     for key in ["images/cat.jpg", "private/secret.txt"] {
         s3.put_object().bucket(&integration.customer.bucket).key(key).body(b"x".to_vec().into()).send().await.unwrap();
     }
+    // Exactly what we hand out: the parameters and the stack name.
     let cfn = integration.grant().cloudformation();
-    let mut parameters: Vec<Parameter> =
+    let parameters: Vec<Parameter> =
         cfn.parameters.iter().map(|p| Parameter::builder().parameter_key(p.parameter_key).parameter_value(&p.parameter_value).build()).collect();
-    let role_name = unique("cfn-role");
-    parameters.retain(|p| p.parameter_key() != Some("RoleName"));
-    parameters.push(Parameter::builder().parameter_key("RoleName").parameter_value(&role_name).build());
+    let role_name = integration.grant().role_name();
     let client = aws_sdk_cloudformation::Client::new(&integration.customer.sdk);
-    let stack = unique("bucketlink-access");
+    let stack = cfn.stack_name.clone();
     client
         .create_stack()
         .stack_name(&stack)
@@ -125,64 +133,66 @@ async fn cloudformation_template_creates_a_role_that_works() {
     integration.assert_role_works(emu, role_arn, "images/cat.jpg", Some("private/secret.txt")).await;
 }
 
-/// Splits a command line of plain words and single-quoted strings, as a POSIX shell would.
-fn shell_words(line: &str) -> Vec<String> {
-    let (mut words, mut word, mut quoted, mut in_word) = (Vec::new(), String::new(), false, false);
-    for c in line.chars() {
-        match (c, quoted) {
-            ('\'', _) => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            (' ', false) => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                }
-                in_word = false;
-            }
-            (c, _) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
-}
-
-fn flag<'a>(words: &'a [String], name: &str) -> &'a str {
-    let at = words.iter().position(|w| w == name).unwrap_or_else(|| panic!("{name} in {words:?}"));
-    &words[at + 1]
-}
-
 #[tokio::test]
 async fn cli_commands_create_a_role_that_works() {
     let emu = Emulator::shared();
     let integration = Integration::new(emu, "").await;
-    let commands = integration.grant().cli_commands();
-    let iam = aws_sdk_iam::Client::new(&integration.customer.sdk);
-    let role_name = unique("cli-role");
-    let create = shell_words(&commands[0]);
-    assert_eq!(&create[..3], ["aws", "iam", "create-role"]);
-    iam.create_role()
-        .role_name(&role_name)
-        .assume_role_policy_document(flag(&create, "--assume-role-policy-document"))
-        .send()
-        .await
-        .expect("create-role as printed");
-    let put = shell_words(&commands[1]);
-    assert_eq!(&put[..3], ["aws", "iam", "put-role-policy"]);
-    iam.put_role_policy()
-        .role_name(&role_name)
-        .policy_name(flag(&put, "--policy-name"))
-        .policy_document(flag(&put, "--policy-document"))
-        .send()
-        .await
-        .expect("put-role-policy as printed");
-    let role_arn = format!("arn:aws:iam::{CUSTOMER}:role/{role_name}");
+    let role_arn = create_role_from_cli(&integration.customer.sdk, &integration.grant().cli_commands()).await;
+    assert_eq!(role_arn, format!("arn:aws:iam::{CUSTOMER}:role/{}", integration.grant().role_name()));
     integration.assert_role_works(emu, &role_arn, "hello.txt", None).await;
+}
+
+/// The KMS grant we hand out decrypts only through S3 and only this bucket's objects: S3's
+/// encryption context names the object, and the grant names the bucket and prefix.
+#[tokio::test]
+async fn kms_grant_decrypts_this_buckets_objects_only() {
+    let emu = Emulator::shared();
+    let key = KmsKeyArn::parse(&format!("arn:aws:kms:us-east-1:{CUSTOMER}:key/0a1b2c3d-1234-4abc-8def-0123456789ab")).unwrap();
+    let integration = Integration::with_key(emu, "rows/", Some(key.clone())).await;
+    let bucket = integration.customer.bucket.clone();
+    let elsewhere = unique("elsewhere");
+    let admin = emu.s3(&integration.customer.sdk);
+    admin.create_bucket().bucket(&elsewhere).send().await.unwrap();
+    for (b, k) in [(&bucket, "rows/secret.txt"), (&elsewhere, "rows/secret.txt")] {
+        admin
+            .put_object()
+            .bucket(b)
+            .key(k)
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key.as_str())
+            .body(b"encrypted".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let role_arn = create_role_from_cli(&integration.customer.sdk, &integration.grant().cli_commands()).await;
+    // The customer also lets the role read the other bucket: S3 allows it, KMS must not.
+    let mut policy = integration.grant().permission_policy();
+    policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{elsewhere}/*")}));
+    aws_sdk_iam::Client::new(&integration.customer.sdk)
+        .put_role_policy()
+        .role_name(integration.grant().role_name())
+        .policy_name(bucketlink::policy::POLICY_NAME)
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let creds = assume(&integration.provider.sdk, &role_arn, Some(integration.external_id.as_str())).await.unwrap();
+    let s3 = emu.s3(&emu.sdk_config(creds, "us-east-1").await);
+    let presigned = |b: &str| {
+        let request = s3.get_object().bucket(b).key("rows/secret.txt");
+        async move {
+            request.presigned(aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(60)).unwrap()).await.unwrap().uri().to_owned()
+        }
+    };
+    let ours = reqwest::get(presigned(&bucket).await).await.unwrap();
+    assert_eq!(ours.status(), 200, "{}", ours.text().await.unwrap());
+    let theirs = reqwest::get(presigned(&elsewhere).await).await.unwrap();
+    assert_eq!(theirs.status(), 403);
+    assert!(theirs.text().await.unwrap().contains("customer master key"), "refused by KMS, in AWS's words");
 }
 
 /// `terraform` is not on this machine: the snippet is parsed as HCL and held against the
@@ -231,4 +241,9 @@ fn terraform_snippet_mirrors_the_cloudformation_template() {
     assert!(text.contains(r#"Condition = { StringEquals = { "sts:ExternalId" = var.external_id } }"#));
     assert!(text.contains(r#"Resource = "${local.bucket_arn}/${var.key_prefix}*""#));
     assert!(text.contains(r#"{ StringLike = { "s3:prefix" = ["${var.key_prefix}*"] } }"#));
+    assert!(text.contains(r#""kms:ViaService" = "s3.${local.kms_region}.${data.aws_partition.current.dns_suffix}""#));
+    assert!(text.contains(r#""kms:EncryptionContext:aws:s3:arn" = ["${local.bucket_arn}/${var.key_prefix}*", local.bucket_arn]"#));
+    assert!(template.contains("kms:ViaService") && template.contains("kms:EncryptionContext:aws:s3:arn"));
+    assert!(text.contains(r#"regex("^([^/*?$][^*?$]*)?$", var.key_prefix)"#), "the prefix is validated as in the template");
+    assert!(template.contains(r#"AllowedPattern: "^([^/*?$][^*?$]*)?$""#));
 }

@@ -6,6 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
+use bucketlink::arn::RoleArn;
+use bucketlink::bucket::BucketName;
+use bucketlink::ids::{IntegrationId, KeyPrefix};
+use bucketlink::integration::Connection;
 use bucketlink_testkit::fixtures::{assume, unique};
 use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Mode, Permissions, Provider, Trust};
 
@@ -79,6 +83,59 @@ async fn assumed_credentials_are_bound_by_the_permission_policy() {
     // The provider's own credentials cannot reach the customer's bucket without the role.
     let err = emu.s3(&provider.sdk).get_object().bucket(&customer.bucket).key("hello.txt").send().await.expect_err("no role");
     assert!(matches!(err.code(), Some("AccessDenied" | "NoSuchBucket")), "{:?}", err.code());
+}
+
+/// What every AssumeRole of ours carries (`policy::session_policy`): even a role that grants
+/// `s3:*` on everything is used for no more than reading the integration's bucket and prefix.
+#[tokio::test]
+async fn a_session_policy_bounds_a_role_that_grants_everything() {
+    let emu = Emulator::shared();
+    let external_id = unique("ext");
+    let everything = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
+    let (provider, customer) = setup(emu, Trust::ExternalId(external_id.clone()), Permissions::Document(everything)).await;
+    let admin_s3 = emu.s3(&customer.sdk);
+    let other = unique("other");
+    admin_s3.create_bucket().bucket(&other).send().await.unwrap();
+    for (bucket, key) in [(&customer.bucket, "rows/a.txt"), (&customer.bucket, "private/b.txt"), (&other, "rows/c.txt")] {
+        admin_s3.put_object().bucket(bucket).key(key).body(b"x".to_vec().into()).send().await.unwrap();
+    }
+    let conn = Connection {
+        bucket: BucketName::parse(&customer.bucket).unwrap(),
+        role_arn: RoleArn::parse(&customer.role_arn).unwrap(),
+        prefix: KeyPrefix::parse("rows/").unwrap(),
+        kms_key_arn: None,
+    };
+    let sts = aws_sdk_sts::Client::new(&provider.sdk);
+    let c = bucketlink::sts::assume_role(&sts, &IntegrationId::generate(), &conn.role_arn, Some(&external_id), &conn.session_policy(), 900).await.unwrap();
+    let creds = aws_credential_types::Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "session");
+    let s3 = emu.s3(&emu.sdk_config(creds, "us-east-1").await);
+    s3.get_object().bucket(&customer.bucket).key("rows/a.txt").send().await.expect("the integration's objects");
+    s3.list_objects_v2().bucket(&customer.bucket).prefix("rows/").send().await.expect("listing under the prefix");
+    for (what, denied) in [
+        ("outside the prefix", s3.get_object().bucket(&customer.bucket).key("private/b.txt").send().await.err().and_then(|e| e.code().map(str::to_owned))),
+        ("another bucket", s3.get_object().bucket(&other).key("rows/c.txt").send().await.err().and_then(|e| e.code().map(str::to_owned))),
+        ("a write", s3.put_object().bucket(&customer.bucket).key("rows/new").body(vec![1].into()).send().await.err().and_then(|e| e.code().map(str::to_owned))),
+        ("listing elsewhere", s3.list_objects_v2().bucket(&customer.bucket).prefix("private/").send().await.err().and_then(|e| e.code().map(str::to_owned))),
+    ] {
+        assert_eq!(denied.as_deref(), Some("AccessDenied"), "{what}: the role allows it, the session does not");
+    }
+}
+
+/// The provider role's own policy (as `template.yaml` has it) denies AssumeRole on a role of the
+/// provider's account, whatever that role's trust policy says.
+#[tokio::test]
+async fn the_provider_never_assumes_a_role_of_its_own_account() {
+    let emu = Emulator::shared();
+    let provider = Provider::create(emu).await;
+    let iam = aws_sdk_iam::Client::new(&provider.admin_sdk);
+    let name = unique("ours");
+    let trust =
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": provider.role_arn}, "Action": "sts:AssumeRole"}]});
+    iam.create_role().role_name(&name).assume_role_policy_document(trust.to_string()).send().await.unwrap();
+    let (code, _) = assume(&provider.sdk, &format!("arn:aws:iam::111111111111:role/{name}"), None).await.expect_err("our own account");
+    assert_eq!(code, "AccessDenied");
+    let customer = Customer::create(emu, &provider.role_arn, CustomerSpec::new(CUSTOMER, Trust::NoCondition)).await;
+    assume(&provider.sdk, &customer.role_arn, None).await.expect("a customer's account");
 }
 
 #[tokio::test]
@@ -228,6 +285,23 @@ async fn stock_moto_needs_every_patch() {
     let reader = assume(&provider_sdk, &role, Some(&external_id)).await.unwrap();
     let listed = emu.s3(&emu.sdk_config(reader, "us-east-1").await).list_objects_v2().bucket("stock-bucket").prefix("other/").send().await;
     assert!(listed.is_ok(), "stock moto allows a list outside the policy's s3:prefix");
+
+    // session: a session policy that allows only GetObject is kept and ignored.
+    let only_get = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}).to_string();
+    let c = aws_sdk_sts::Client::new(&provider_sdk)
+        .assume_role()
+        .role_arn(&role)
+        .role_session_name("bounded")
+        .external_id(&external_id)
+        .policy(only_get)
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let bounded = aws_credential_types::Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "bounded");
+    let listed = emu.s3(&emu.sdk_config(bounded, "us-east-1").await).list_objects_v2().bucket("stock-bucket").prefix("data/").send().await;
+    assert!(listed.is_ok(), "stock moto lets a session list although its session policy does not");
 
     // body: a large form-encoded request (a CloudFormation template) fails moto's signature check.
     let stack = aws_sdk_cloudformation::Client::new(&customer_sdk)

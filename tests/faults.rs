@@ -147,16 +147,21 @@ fn assert_no_secrets<'a>(texts: impl IntoIterator<Item = &'a Value>, what: &str)
 
 #[tokio::test]
 async fn attaching_when_aws_fails() {
-    let mut all = cases(&[Service::Sts, Service::S3, Service::DynamoDb]);
+    let mut all: Vec<(Service, Kind, Option<&'static str>)> =
+        cases(&[Service::Sts, Service::S3, Service::DynamoDb]).into_iter().map(|(s, k)| (s, k, None)).collect();
     // DynamoDB failing only when the result is saved, after the checks ran.
-    all.push((Service::DynamoDb, Kind::ServerError));
-    let runs = all.into_iter().enumerate().map(|(n, (service, kind))| async move {
-        let what = case(service, kind);
+    all.push((Service::DynamoDb, Kind::ServerError, Some("PutItem")));
+    // Only the read through a signed URL failing: its error must not carry the URL's token.
+    all.push((Service::S3, Kind::Reset, Some("GetObject")));
+    let runs = all.into_iter().map(|(service, kind, operation)| async move {
+        let what = format!("{} {}", case(service, kind), operation.unwrap_or_default());
         let scene = Scene::new().await;
         let integrations = scene.function("integrations").await;
         let (id, customer) = scene.customer(&integrations, "301000000001").await;
-        let only_the_save = n == 12;
-        scene.proxy.inject(if only_the_save { Fault::on_operation(service, "PutItem", kind) } else { Fault::on(service, kind) });
+        scene.proxy.inject(match operation {
+            Some(operation) => Fault::on_operation(service, operation, kind),
+            None => Fault::on(service, kind),
+        });
         let (answer, took) = timed(attach(&integrations, &id, &customer)).await;
         assert!(took <= budget::ATTACH + SLACK, "{what}: answered in {took:?}");
         assert!(scene.proxy.applied().iter().any(|(s, _)| *s == service), "{what}: the fault was met");

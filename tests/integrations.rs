@@ -1,8 +1,13 @@
 //! The integrations API end to end: the `integrations` binary under Lambda runtime emulation,
 //! against the emulator, with real misconfigurations in a separate customer account.
 
+use bucketlink::ids::TenantId;
+use bucketlink::objects::Inspector;
+use bucketlink::sign::Endpoint;
+use bucketlink::store::Store;
+use bucketlink::sts::CredentialCache;
 use bucketlink_testkit::api::{call, event, Answer};
-use bucketlink_testkit::fixtures::APP_ORIGIN;
+use bucketlink_testkit::fixtures::{create_role_from_cli, APP_ORIGIN};
 use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Trust};
 use serde_json::{json, Value};
 
@@ -265,6 +270,15 @@ async fn bad_input_gets_a_clear_problem_never_a_500() {
             "IAM user",
         ),
         (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"not an arn\"}").await, 422, "INVALID_ROLE_ARN", "role_arn:"),
+        (
+            raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\", \"role_arn\": \"arn:aws:iam::111111111111:role/bucketlink-provider\"}")
+                .await,
+            422,
+            "ROLE_IN_PROVIDER_ACCOUNT",
+            "bucketlink's own AWS account",
+        ),
+        (raw("POST", "/integrations".into(), "{\"bucket\": \"ok-bucket\", \"prefix\": \"*\"}").await, 422, "INVALID_PREFIX", "wildcards"),
+        (raw("POST", "/integrations".into(), "{\"bucket\": \"ok-bucket\", \"prefix\": \"${aws:username}/\"}").await, 422, "INVALID_PREFIX", "prefix:"),
         (raw("PUT", path.clone(), "{\"name\": \"x\", \"bucket\": \"ok-bucket\"}").await, 422, "INVALID_FIELD", "missing field `role_arn`"),
         (
             raw(
@@ -336,4 +350,75 @@ async fn lint_endpoint_checks_a_pasted_policy_against_the_integration() {
     assert_eq!(clean.body["findings"], json!([]), "what we hand out passes our own linter");
     let foreign = api.call_as(Some("tenant-mallory"), "POST", "/policy/lint", Some(json!({"policy": "{}", "integration_id": id}))).await;
     assert_eq!(foreign.status, 404);
+}
+
+#[tokio::test]
+async fn two_buckets_of_one_customer_account_are_both_set_up_from_what_we_hand_out() {
+    let api = Api::start().await;
+    let emu = Emulator::shared();
+    let account = "444444444445";
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        // The customer's bucket (with CORS for the app) exists; the role comes from our setup.
+        let mut spec = CustomerSpec::new(account, Trust::NoCondition);
+        spec.cors_origins = Some(vec![APP_ORIGIN.to_owned()]);
+        let customer = Customer::create(emu, &api.provider.role_arn, spec).await;
+        let created = api.call("POST", "/integrations", Some(json!({"name": "Acme", "bucket": customer.bucket}))).await;
+        let commands: Vec<String> = serde_json::from_value(created.body["setup"]["cli_commands"].clone()).unwrap();
+        let role_arn = create_role_from_cli(&customer.sdk, &commands).await;
+        let attached = api
+            .call(
+                "PUT",
+                &format!("/integrations/{}", created.body["id"].as_str().unwrap()),
+                Some(json!({"name": "Acme", "bucket": customer.bucket, "role_arn": role_arn})),
+            )
+            .await;
+        statuses.push((attached.body["role_arn"].clone(), attached.body["status"].clone()));
+    }
+    assert_ne!(statuses[0].0, statuses[1].0, "two roles, one per integration");
+    assert_eq!((&statuses[0].1, &statuses[1].1), (&json!("healthy"), &json!("healthy")), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_retried_create_makes_one_integration() {
+    let api = Api::start().await;
+    let tenant = "tenant-retries";
+    let body = json!({"name": "Once"}).to_string();
+    let create = || call(&api.function, event("POST", "/integrations", Some(&body), Some(tenant), &[("Idempotency-Key", "create-1")]));
+    let (first, retry) = (create().await, create().await);
+    assert_eq!((first.status, retry.status), (201, 201));
+    assert_eq!(first.body["id"], retry.body["id"], "the retry gets the first integration");
+    let listed = api.call_as(Some(tenant), "GET", "/integrations", None).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let other = call(&api.function, event("POST", "/integrations", Some("{\"name\": \"Other\"}"), Some(tenant), &[("Idempotency-Key", "create-1")])).await;
+    assert_eq!((other.status, other.body["code"].as_str()), (422, Some("IDEMPOTENCY_KEY_REUSED")));
+}
+
+#[tokio::test]
+async fn delete_leaves_nothing_of_the_integration_behind() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|_, _| {}).await;
+    assert_eq!(api.attach(&id, &customer).await.body["status"], "healthy");
+    api.call("POST", &format!("/integrations/{id}/validate"), None).await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&api.provider.admin_sdk), &api.table);
+    let integration = store.get(&TenantId::parse(TENANT).unwrap(), &id).await.unwrap().unwrap();
+    let conn = integration.connection().unwrap();
+    let inspector = Inspector::new(
+        CredentialCache::new(aws_sdk_sts::Client::new(&api.provider.sdk)),
+        Endpoint::from_url(Some(&Emulator::shared().endpoint)),
+        true,
+        Default::default(),
+    );
+    let record = inspector.inspect(&integration, &conn, "hello.txt").await.unwrap();
+    store.put_object_record(&integration.tenant, &record, None).await.unwrap();
+    let items_of = |id: String| {
+        let (sdk, table) = (api.provider.admin_sdk.clone(), api.table.clone());
+        async move {
+            let out = aws_sdk_dynamodb::Client::new(&sdk).scan().table_name(table).send().await.unwrap();
+            out.items().iter().filter(|i| i.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.contains(&id))).count()
+        }
+    };
+    assert_eq!(items_of(id.clone()).await, 1 + 2 + 1, "the integration, two history entries (attach, refresh), a record");
+    assert_eq!(api.call("DELETE", &format!("/integrations/{id}"), None).await.status, 204);
+    assert_eq!(items_of(id.clone()).await, 0, "history and records went with it");
 }

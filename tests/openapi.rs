@@ -108,6 +108,9 @@ async fn every_operation_answers_only_what_it_declares() {
         ("GET", "/integrations/{id}", format!("/integrations/{id}"), None, Some(TENANT)),
         ("GET", "/integrations/{id}", format!("/integrations/{missing}"), None, Some(TENANT)),
         ("POST", "/integrations/{id}/validate", format!("/integrations/{id}/validate"), None, Some(TENANT)),
+        ("GET", "/integrations/{id}/objects", format!("/integrations/{id}/objects?status=ready"), None, Some(TENANT)),
+        ("GET", "/integrations/{id}/objects", format!("/integrations/{id}/objects?status=maybe"), None, Some(TENANT)),
+        ("GET", "/integrations/{id}/objects", format!("/integrations/{missing}/objects"), None, Some(TENANT)),
         (
             "POST",
             "/integrations/{id}/import-check",

@@ -7,7 +7,7 @@ use bucketlink::ids::{IntegrationId, TenantId};
 use bucketlink::objects::ObjectRecord;
 use bucketlink::store::Store;
 use bucketlink_testkit::api::{call, event};
-use bucketlink_testkit::fixtures::{permission_document, APP_ORIGIN};
+use bucketlink_testkit::fixtures::{permission_document, unique, APP_ORIGIN};
 use bucketlink_testkit::samples::{self, Sample};
 use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Trust};
 use serde_json::{json, Value};
@@ -25,11 +25,16 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(&[]).await
+}
+
+async fn setup_with(extra: &[(&'static str, &str)]) -> Setup {
     let emu = Emulator::shared();
     let provider = Provider::create(emu).await;
     let table = provider.table().await;
     let mut env = provider.function_env(emu, &table);
     env.push(("BUCKETLINK_MAX_OBJECT_BYTES", samples::LIMITS.to_owned()));
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let integrations = Function::start("integrations", &env).await;
     let prevalidate = Function::start("prevalidate", &env).await;
     let created = call(&integrations, event("POST", "/integrations", Some("{\"name\": \"Rows\"}"), Some(TENANT), &[])).await;
@@ -50,7 +55,11 @@ async fn setup() -> Setup {
 
 impl Setup {
     async fn record(&self, key: &str) -> Option<(ObjectRecord, Option<String>)> {
-        self.store.object_record(&TenantId::parse(TENANT).unwrap(), &self.id, key).await.unwrap()
+        self.store.object_record(&TenantId::parse(TENANT).unwrap(), &self.id, &self.customer.bucket, key).await.unwrap()
+    }
+
+    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> bucketlink_testkit::api::Answer {
+        call(&self.integrations, event(method, &format!("/integrations/{}{path}", self.id), body.map(|b| b.to_string()).as_deref(), Some(TENANT), &[])).await
     }
 
     async fn deliver(&self, event: Value) -> Value {
@@ -197,7 +206,7 @@ async fn import_check_reports_every_row_in_order() {
         ]
     );
     assert_eq!(results[2]["media_type"], "video");
-    assert_eq!(results[0]["row_data"], rows[0]["row_data"]);
+    assert!(results[0].get("row_data").is_none(), "row_data is not echoed: the row is its place and global_key");
     assert!(results[4]["message"].as_str().unwrap().contains("application/pdf"));
     let summary = &answer.body["summary"];
     assert_eq!((summary["total"].as_u64(), summary["ok"].as_u64()), (Some(12), Some(4)));
@@ -240,4 +249,110 @@ async fn an_object_under_a_kms_key_the_role_may_not_use_is_rejected_until_it_may
     s.customer.set_permissions(&Permissions::Document(document)).await;
     s.deliver(samples::s3_event(vec![samples::s3_record(bucket, key, 670, &sequencer(2))])).await;
     assert_eq!(s.record(key).await.unwrap().0.code, "READY");
+}
+
+#[tokio::test]
+async fn the_web_app_pages_through_records_by_status_and_code() {
+    let s = setup().await;
+    let all = samples::all();
+    let records = all.iter().enumerate().map(|(n, o)| samples::s3_record(&s.customer.bucket, o.key, o.bytes.len(), &sequencer(n as u32))).collect();
+    s.deliver(samples::s3_event(records)).await;
+    let rejected = all.iter().filter(|o| o.expect_code != "READY").count();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = s.api("GET", &format!("/objects?limit=3{}", cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default()), None).await;
+        assert_eq!(page.status, 200, "{:#}", page.body);
+        assert!(page.body["items"].as_array().unwrap().len() <= 3);
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap().to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    seen.sort();
+    let mut expected: Vec<String> = all.iter().map(|o| o.key.to_owned()).collect();
+    expected.sort();
+    assert_eq!(seen, expected, "every record once across the pages");
+
+    let only_rejected = s.api("GET", "/objects?status=rejected&limit=100", None).await;
+    let items = only_rejected.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), rejected);
+    assert!(items.iter().all(|r| r["status"] == "rejected" && r["reason"].as_str().unwrap().len() > 20));
+    let archived = s.api("GET", "/objects?code=OBJECT_ARCHIVED", None).await;
+    assert_eq!(archived.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(archived.body["items"][0]["key"], "rows/archived.jpg");
+    for bad in ["?status=maybe", "?code=lower", "?cursor=..%2F", "?limit=0"] {
+        let answer = s.api("GET", &format!("/objects{bad}"), None).await;
+        assert!(matches!(answer.status, 400 | 422), "{bad}: {:#}", answer.body);
+    }
+    let foreign = call(&s.integrations, event("GET", &format!("/integrations/{}/objects", s.id), None, Some("tenant-other"), &[])).await;
+    assert_eq!(foreign.status, 404);
+}
+
+#[tokio::test]
+async fn one_tenant_cannot_take_every_import_row() {
+    let s = setup_with(&[("BUCKETLINK_IMPORT_ROWS_PER_MINUTE", "3")]).await;
+    let rows = |n: usize| json!({"rows": (0..n).map(|i| json!({"global_key": i.to_string(), "row_data": "https://someone-else.s3.amazonaws.com/k"})).collect::<Vec<_>>()});
+    assert_eq!(s.api("POST", "/import-check", Some(rows(2))).await.status, 200);
+    let refused = s.api("POST", "/import-check", Some(rows(2))).await;
+    assert_eq!((refused.status, refused.body["code"].as_str()), (429, Some("TENANT_RATE_LIMITED")), "{:#}", refused.body);
+    let wait: u64 = refused.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(s.api("POST", "/import-check", Some(rows(1))).await.status, 200, "what is left of the minute is still there");
+}
+
+#[tokio::test]
+async fn a_record_of_another_bucket_is_never_reused() {
+    let s = setup().await;
+    let key = "rows/photo.jpg";
+    s.deliver(samples::s3_event(vec![samples::s3_record(&s.customer.bucket, key, 670, &sequencer(1))])).await;
+    assert_eq!(s.record(key).await.unwrap().0.code, "READY");
+
+    // The integration moves to another bucket of the account, which has no such object.
+    let other = unique("moved");
+    s.s3.create_bucket().bucket(&other).send().await.unwrap();
+    s.s3.put_object().bucket(&other).key("rows/other.txt").body(b"some text".to_vec().into()).send().await.unwrap();
+    let cors = aws_sdk_s3::types::CorsRule::builder().allowed_origins(APP_ORIGIN).allowed_methods("GET").allowed_headers("*").build().unwrap();
+    s.s3.put_bucket_cors()
+        .bucket(&other)
+        .cors_configuration(aws_sdk_s3::types::CorsConfiguration::builder().cors_rules(cors).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut both = permission_document(&Permissions::ReadOnly, &s.customer.bucket);
+    both["Statement"].as_array_mut().unwrap().extend(permission_document(&Permissions::ReadOnly, &other)["Statement"].as_array().unwrap().clone());
+    s.customer.set_permissions(&Permissions::Document(both)).await;
+    let moved = json!({"name": "Rows", "bucket": other, "role_arn": s.customer.role_arn, "prefix": "rows/"});
+    let attached = call(&s.integrations, event("PUT", &format!("/integrations/{}", s.id), Some(&moved.to_string()), Some(TENANT), &[])).await;
+    assert_eq!(attached.body["status"], "healthy", "{:#}", attached.body);
+
+    let rows = json!({"rows": [{"global_key": "a", "row_data": format!("s3://{other}/{key}")}]});
+    let answer = s.api("POST", "/import-check", Some(rows)).await;
+    assert_eq!(answer.body["results"][0]["code"], "OBJECT_NOT_FOUND", "not the old bucket's READY: {:#}", answer.body);
+}
+
+#[tokio::test]
+async fn a_full_size_import_file_is_answered_within_lambdas_limit() {
+    let s = setup().await;
+    // 10,000 rows of long URLs, just under the 6 MB request limit; no object needs reading.
+    let long_key = "k".repeat(515);
+    let rows: Vec<Value> =
+        (0..10_000).map(|i| json!({"global_key": format!("row-{i:05}"), "row_data": format!("https://someone-else.s3.amazonaws.com/{long_key}")})).collect();
+    let body = json!({"rows": rows}).to_string();
+    assert!(body.len() > 5_600_000 && body.len() < 6_000_000, "{}", body.len());
+    let answer = call(&s.integrations, event("POST", &format!("/integrations/{}/import-check", s.id), Some(&body), Some(TENANT), &[])).await;
+    assert_eq!(answer.status, 200, "{:#}", answer.body["detail"]);
+    let size = answer.body.to_string().len();
+    assert!(size < 5_000_000, "the answer fits Lambda's 6 MB with room for escaping: {size}");
+    assert_eq!(answer.body["summary"]["by_code"]["URL_WRONG_BUCKET"], 10_000);
+
+    // Global keys so long that the results alone would not fit: the API says how to split.
+    let huge: Vec<Value> = (0..10_000).map(|i| json!({"global_key": format!("{i:05}{}", "g".repeat(530)), "row_data": "s3://someone-else/k"})).collect();
+    let answer =
+        call(&s.integrations, event("POST", &format!("/integrations/{}/import-check", s.id), Some(&json!({"rows": huge}).to_string()), Some(TENANT), &[]))
+            .await;
+    assert_eq!((answer.status, answer.body["code"].as_str()), (422, Some("IMPORT_ANSWER_TOO_LARGE")), "{:#}", answer.body);
+    assert!(answer.body["detail"].as_str().unwrap().contains("rows per request"));
 }

@@ -64,3 +64,57 @@ fn status_changes_are_published_from_the_stream_until_they_are() {
     let alarm = &t["Resources"]["StatusEventsOwedAlarm"]["Properties"];
     assert_eq!(alarm["MetricName"], "IteratorAge");
 }
+
+/// The actions the provider role allows `function`'s own code: statements bound to another
+/// function by `lambda:SourceFunctionArn` do not count.
+fn actions_of(template: &Value, function: &str) -> std::collections::BTreeSet<String> {
+    let statements = template["Resources"]["ProviderRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap();
+    statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .filter(|s| {
+            let bound = &s["Condition"]["ArnEquals"]["lambda:SourceFunctionArn"]["Fn::Sub"];
+            bound.is_null() || bound.as_str().is_some_and(|arn| arn.ends_with(&format!("${{AWS::StackName}}-{function}")))
+        })
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+#[test]
+fn each_function_may_do_only_what_it_uses_and_never_assume_our_own_roles() {
+    let t = template();
+    for (function, resource) in [("integrations", "IntegrationsFunction"), ("revalidate", "RevalidateFunction"), ("prevalidate", "PrevalidateFunction")] {
+        assert_eq!(t["Resources"][resource]["Properties"]["FunctionName"]["Fn::Sub"], format!("${{AWS::StackName}}-{function}"), "{resource}");
+    }
+    let of = |f: &str| {
+        actions_of(&t, f).into_iter().filter(|a| a.starts_with("dynamodb:") || a.starts_with("sqs:Send") || a.starts_with("sqs:Change")).collect::<Vec<_>>()
+    };
+    assert_eq!(of("sign-url"), ["dynamodb:GetItem"], "sign-url reads one item");
+    assert!(of("revalidate").contains(&"dynamodb:Scan".to_owned()));
+    for function in ["integrations", "prevalidate", "sign-url"] {
+        assert!(!of(function).contains(&"dynamodb:Scan".to_owned()), "only the sweep scans, not {function}");
+        assert!(!of(function).contains(&"sqs:SendMessage".to_owned()), "only the sweep queues, not {function}");
+    }
+    let statements = t["Resources"]["ProviderRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap();
+    let deny = statements.iter().find(|s| s["Effect"] == "Deny").expect("a Deny");
+    assert_eq!(
+        (deny["Action"].as_str(), &deny["Condition"]["StringEquals"]["aws:ResourceAccount"]),
+        (Some("sts:AssumeRole"), &serde_json::json!({"Ref": "AWS::AccountId"}))
+    );
+}
+
+#[test]
+fn no_tenant_or_customer_can_starve_the_web_app() {
+    let t = template();
+    let sign = &t["Resources"]["SignUrlFunction"]["Properties"]["ReservedConcurrentExecutions"];
+    assert_eq!(sign["Fn::If"][1]["Ref"], "SignUrlReservedConcurrency", "{sign}");
+    for (function, source) in [("RevalidateFunction", "SweepBatch"), ("PrevalidateFunction", "ObjectNotifications")] {
+        let scaling = &t["Resources"][function]["Properties"]["Events"][source]["Properties"]["ScalingConfig"]["MaximumConcurrency"];
+        assert!(scaling["Ref"].is_string(), "{function} has a maximum concurrency: {scaling}");
+    }
+    assert_eq!(t["Globals"]["Function"]["Environment"]["Variables"]["BUCKETLINK_IMPORT_ROWS_PER_MINUTE"]["Ref"], "ImportRowsPerMinute");
+}

@@ -30,6 +30,11 @@ variable "key_prefix" {
   description = "Only objects under this prefix are readable (empty for the whole bucket)."
   type        = string
   default     = ""
+  validation {
+    # IAM reads * ? and ${...} in a resource as wildcards and variables: the role would read more.
+    condition     = can(regex("^([^/*?$][^*?$]*)?$", var.key_prefix)) && length(var.key_prefix) <= 1024
+    error_message = "key_prefix may not start with / nor contain * ? or $."
+  }
 }
 
 variable "kms_key_arn" {
@@ -39,15 +44,16 @@ variable "kms_key_arn" {
 }
 
 variable "role_name" {
-  description = "The name of the role to create."
+  description = "The name of the role to create (bucketlink shows one per integration, BucketlinkAccess-<integration id>)."
   type        = string
-  default     = "BucketlinkAccess"
 }
 
 data "aws_partition" "current" {}
 
 locals {
   bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
+  # The key's region is the bucket's: S3 asks KMS from there.
+  kms_region = var.kms_key_arn == "" ? "" : split(":", var.kms_key_arn)[3]
 }
 
 resource "aws_iam_role" "bucketlink_access" {
@@ -100,6 +106,10 @@ resource "aws_iam_role_policy" "bucketlink_read" {
         Effect   = "Allow"
         Action   = "kms:Decrypt"
         Resource = var.kms_key_arn
+        Condition = {
+          StringEquals = { "kms:ViaService" = "s3.${local.kms_region}.${data.aws_partition.current.dns_suffix}" }
+          StringLike   = { "kms:EncryptionContext:aws:s3:arn" = ["${local.bucket_arn}/${var.key_prefix}*", local.bucket_arn] }
+        }
       }]
     )
   })

@@ -5,8 +5,12 @@ Each patch is named, small, and pinned by a Rust test that shows stock moto gett
 
 - trust:    AssumeRole evaluates the role's trust policy in the role's own account (moto looks the
             role up in the caller's account and, failing, hands out credentials to anyone).
-- policy:   identity policies are evaluated by policy.py with the request's condition keys, and
-            DynamoDB calls against the table (or index) they name, not "*".
+- session:  a session policy passed to AssumeRole limits the session, as on AWS: a request is
+            allowed only when the role's policies and the session policy both allow it (moto
+            keeps the policy and ignores it).
+- policy:   identity policies are evaluated by policy.py with the request's condition keys
+            (`s3:prefix`, `sts:ExternalId`, `aws:ResourceAccount`), and DynamoDB calls against the
+            table (or index) they name, not "*".
 - expiry:   temporary credentials stop working when their session expires.
 - body:     signatures of form-encoded requests (CloudFormation, IAM, STS) are checked over the
             body as sent; moto re-encodes the parsed form, which differs from the Rust SDK's
@@ -96,6 +100,13 @@ class Principal:
     session_token: str | None
     expiration: datetime.datetime | None
     policies: list
+    # The policy passed to AssumeRole, if any: it bounds what the session may do.
+    session_policy: object | None = None
+
+    def allows(self, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+        if policy.evaluate(self.policies, action, resource, None, context) != policy.ALLOW:
+            return False
+        return self.session_policy is None or policy.evaluate([self.session_policy], action, resource, None, context) == policy.ALLOW
 
 
 def find_principal(access_key_id: str) -> Principal | None:
@@ -117,6 +128,7 @@ def find_principal(access_key_id: str) -> Principal | None:
                     session_token=session.session_token,
                     expiration=session.expiration,
                     policies=_role_policies(iam, role) if role else [],
+                    session_policy=json.loads(session.policy) if session.policy else None,
                 )
         for user in iam.list_users("/", None, None):
             for key in user.access_keys:
@@ -158,8 +170,11 @@ def _find_role(role_arn: str):
     return None
 
 
-def _request_context(request: IAMRequestBase) -> dict[str, str]:
+def _request_context(request: IAMRequestBase, resource: str) -> dict[str, str]:
     context: dict[str, str] = {}
+    parts = resource.split(":")
+    if len(parts) > 4 and parts[0] == "arn" and parts[4]:
+        context["aws:ResourceAccount"] = parts[4]
     data = request._data or {}
     external_id = data.get("ExternalId")
     if external_id:
@@ -197,12 +212,11 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     if principal is None:
         self._raise_invalid_access_key("InvalidId")
     resource = _resource_of(self, principal.caller.account, resource)
-    context = _request_context(self)
-    decision = policy.evaluate(principal.policies, self._action, resource, None, context)
+    context = _request_context(self, resource)
     if principal.expiration is not None and principal.expiration <= now():
         raise AwsError(self._service, 400 if self._service == "s3" else 403, "ExpiredToken",
                        "The provided token has expired." if self._service == "s3" else "The security token included in the request is expired")
-    allowed = policy.evaluate(principal.policies, self._action, resource, None, context) == policy.ALLOW
+    allowed = principal.allows(self._action, resource, context)
     if allowed and self._action == "sts:AssumeRole":
         allowed = _trusts(principal.caller, resource, context)
     if not allowed:

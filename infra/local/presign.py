@@ -24,7 +24,6 @@ from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 
 import patches
-import policy
 
 # Set by this layer on requests it has authenticated; a fresh secret per process, stripped from
 # anything a client sends, so it cannot be forged.
@@ -169,9 +168,9 @@ def _verify_presigned(environ, method: str, path: str, pairs: list[tuple[str, st
     if owner is None:
         raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist")
     resource = f"arn:{principal.caller.partition}:s3:::{bucket}" + (f"/{key}" if key else "")
-    allowed = policy.evaluate(principal.policies, _action_for(method, key), resource)
+    allowed = principal.allows(_action_for(method, key), resource)
     # Cross-account access would also need a bucket policy, which this emulator does not evaluate.
-    if owner != principal.caller.account or allowed != policy.ALLOW:
+    if owner != principal.caller.account or not allowed:
         raise S3Error(403, "AccessDenied", "Access Denied")
     if method == "GET" and key:
         _require_kms_decrypt(principal, owner, bucket, key, scope[1])
@@ -186,7 +185,10 @@ def _require_kms_decrypt(principal, owner: str, bucket: str, key: str, region: s
     if stored is None or getattr(stored, "encryption", None) != "aws:kms" or not stored.kms_key_id:
         return
     key_arn = stored.kms_key_id if stored.kms_key_id.startswith("arn:") else f"arn:{partition}:kms:{region}:{owner}:key/{stored.kms_key_id}"
-    if policy.evaluate(principal.policies, "kms:Decrypt", key_arn) != policy.ALLOW:
+    # What KMS sees when S3 decrypts for the caller: S3 in this region, the object's ARN as context.
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    context = {"kms:ViaService": f"s3.{region}.{suffix}", "kms:EncryptionContext:aws:s3:arn": f"arn:{partition}:s3:::{bucket}/{key}"}
+    if not principal.allows("kms:Decrypt", key_arn, context):
         raise S3Error(
             403,
             "AccessDenied",

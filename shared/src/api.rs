@@ -132,6 +132,11 @@ impl From<&Error> for Problem {
             ),
             Error::Unavailable(fault) => Problem::unavailable(fault),
             Error::Internal(_) => Problem::internal(),
+            Error::RateLimited { retry_after, detail } => {
+                let mut p = Problem::new(429, "TENANT_RATE_LIMITED", "Too many rows for now", detail.clone());
+                p.retry_after = Some((*retry_after).clamp(1, 3600) as u32);
+                p
+            }
             Error::IdempotencyMismatch => Problem::new(
                 422,
                 "IDEMPOTENCY_KEY_REUSED",

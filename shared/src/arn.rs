@@ -217,6 +217,11 @@ impl KmsKeyArn {
             Err(KmsKeyArnError(s.to_owned()))
         }
     }
+
+    /// The key's region: an SSE-KMS bucket's key is always in the bucket's region.
+    pub fn region(&self) -> &str {
+        self.0.split(':').nth(3).unwrap_or_default()
+    }
 }
 
 string_newtype!(KmsKeyArn, KmsKeyArnError);

@@ -140,6 +140,23 @@ mod tests {
         assert!(HTTP_REQUEST < CHECK);
     }
 
+    /// A presigned URL answers itself: a redirect (to wherever) is not followed.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let answer = "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://169.254.169.254/latest/meta-data/\r\nContent-Length: 0\r\n\r\n";
+            socket.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let response = http_client().get(format!("http://{address}/bucket/key")).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 307);
+    }
+
     #[tokio::test]
     async fn a_deadline_cuts_work_short() {
         let deadline = Deadline::after(Duration::from_millis(50));

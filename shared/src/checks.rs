@@ -156,8 +156,8 @@ impl Checker {
         Checker { sts: aws_sdk_sts::Client::new(sdk), sdk: sdk.clone(), provider_principal, app_origins, path_style, http: budget::http_client() }
     }
 
-    async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: Option<&str>) -> Result<Credentials, Failure> {
-        let c = assume_role(&self.sts, id, role, external_id, SESSION_SECONDS).await?;
+    async fn assume(&self, id: &IntegrationId, conn: &Connection, external_id: Option<&str>) -> Result<Credentials, Failure> {
+        let c = assume_role(&self.sts, id, &conn.role_arn, external_id, &conn.session_policy(), SESSION_SECONDS).await?;
         let expiry = SystemTime::try_from(c.expiration).ok();
         Ok(Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), expiry, "bucketlink-checks"))
     }
@@ -251,7 +251,7 @@ impl Checker {
             let fix = format!("Create the role in an AWS account of the {} partition.", self.provider_principal.partition().as_str());
             return (None, timer.done(CheckStatus::Fail, "ROLE_WRONG_PARTITION", message, Some(fix)));
         }
-        match self.assume(id, &conn.role_arn, Some(external_id.as_str())).await {
+        match self.assume(id, conn, Some(external_id.as_str())).await {
             Ok(credentials) => {
                 (Some(credentials), timer.done(CheckStatus::Pass, "ROLE_ASSUMED", "The role was assumed with this integration's external ID.", None))
             }
@@ -281,7 +281,7 @@ impl Checker {
     async fn external_id_required(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckResult {
         let timer = Timer::start("external_id_required");
         let wrong = ExternalId::generate();
-        let (without, with_wrong) = tokio::join!(self.assume(id, &conn.role_arn, None), self.assume(id, &conn.role_arn, Some(wrong.as_str())));
+        let (without, with_wrong) = tokio::join!(self.assume(id, conn, None), self.assume(id, conn, Some(wrong.as_str())));
         if without.is_ok() || with_wrong.is_ok() {
             let how = match (without.is_ok(), with_wrong.is_ok()) {
                 (true, true) => "without any external ID and with a wrong one",

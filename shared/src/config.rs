@@ -41,6 +41,8 @@ pub struct Config {
     /// `BUCKETLINK_MAX_OBJECT_BYTES`: size limits per data type for importable objects
     /// (`image=100MiB,video=20GiB`; unnamed types keep their defaults).
     pub object_limits: SizeLimits,
+    /// `BUCKETLINK_IMPORT_ROWS_PER_MINUTE`: import rows one tenant may check per minute (50,000).
+    pub import_rows_per_minute: u64,
     /// `BUCKETLINK_CUSTOMER_TEMPLATE_URL`: where `infra/customer/bucketlink-access.yaml` is
     /// published (https); the API then returns a CloudFormation quick-create link.
     pub customer_template_url: Option<String>,
@@ -120,6 +122,15 @@ impl Config {
                 .ok_or_else(|| malformed("BUCKETLINK_SWEEP_MAX_RECEIVES", raw, "expected the sweep queue's maxReceiveCount, 1 to 1000"))?,
         };
 
+        let import_rows_per_minute = match get("BUCKETLINK_IMPORT_ROWS_PER_MINUTE") {
+            None => 50_000,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| malformed("BUCKETLINK_IMPORT_ROWS_PER_MINUTE", raw, "expected a whole number of rows, 1 or more"))?,
+        };
+
         let customer_template_url = get("BUCKETLINK_CUSTOMER_TEMPLATE_URL").map(str::to_owned);
         if let Some(url) = customer_template_url.as_deref().filter(|u| !u.starts_with("https://") || u.contains(char::is_whitespace)) {
             return Err(malformed("BUCKETLINK_CUSTOMER_TEMPLATE_URL", url, "expected the https URL of the published template"));
@@ -136,6 +147,7 @@ impl Config {
             event_bus: get("BUCKETLINK_EVENT_BUS").map(str::to_owned),
             s3_path_style,
             object_limits,
+            import_rows_per_minute,
             customer_template_url,
         })
     }
@@ -222,6 +234,7 @@ mod tests {
             ("BUCKETLINK_MAX_OBJECT_BYTES", "image=big"),
             ("BUCKETLINK_CUSTOMER_TEMPLATE_URL", "http://templates.example.com/t.yaml"),
             ("BUCKETLINK_SWEEP_MAX_RECEIVES", "0"),
+            ("BUCKETLINK_IMPORT_ROWS_PER_MINUTE", "lots"),
         ];
         for (name, value) in cases {
             let mut pairs = minimal();

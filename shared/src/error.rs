@@ -29,6 +29,9 @@ pub enum Error {
     Internal(String),
     #[error("Idempotency-Key reused for a different request")]
     IdempotencyMismatch,
+    /// A tenant's share of a heavy operation is spent for now.
+    #[error("{detail}")]
+    RateLimited { retry_after: u64, detail: String },
 }
 
 impl From<StoreError> for Error {

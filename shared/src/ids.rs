@@ -8,7 +8,7 @@ pub enum IdError {
     Tenant(String),
     #[error("integration id {0:?} is invalid: expected a 26-character id such as 01JD7ZK3Q4W8X9Y0ABCDEFGHJK")]
     Integration(String),
-    #[error("key prefix {0:?} is invalid: at most 1024 bytes, no leading /, no control characters")]
+    #[error("key prefix {0:?} is invalid: at most 1024 bytes, no leading /, no control characters, and none of * ? $ (IAM reads them as wildcards and variables, so the policy would grant more than the prefix)")]
     Prefix(String),
 }
 
@@ -56,7 +56,9 @@ string_newtype!(KeyPrefix, IdError);
 
 impl KeyPrefix {
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        let ok = s.len() <= 1024 && !s.starts_with('/') && !s.chars().any(char::is_control);
+        // Pasted raw into resource ARNs and `s3:prefix` conditions: `*`, `?` and `${...}` there
+        // would widen what the policy grants beyond what we show.
+        let ok = s.len() <= 1024 && !s.starts_with('/') && !s.chars().any(|c| c.is_control() || matches!(c, '*' | '?' | '$'));
         if ok {
             Ok(KeyPrefix(s.to_owned()))
         } else {
@@ -102,7 +104,7 @@ mod tests {
         assert!(prefix.contains_key("images/2024/cat.jpg"));
         assert!(!prefix.contains_key("images/2023/cat.jpg"));
         assert!(KeyPrefix::parse("").unwrap().contains_key("anything"));
-        for bad in ["/images", "a\nb", &"p".repeat(1025)] {
+        for bad in ["/images", "a\nb", &"p".repeat(1025), "*", "images/*", "img?/", "${aws:username}/"] {
             assert!(KeyPrefix::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -57,10 +57,11 @@ pub enum RowStatus {
     Error,
 }
 
+/// One row's verdict. The row is its place in `results` and its `global_key`: its `row_data` is
+/// not echoed, so that 10,000 rows of long URLs still fit in Lambda's 6 MB answer.
 #[derive(Debug, Serialize)]
 pub struct RowResult<'a> {
     pub global_key: &'a str,
-    pub row_data: &'a str,
     pub status: RowStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -99,7 +100,49 @@ async fn inspect(inspector: &Inspector, integration: &Integration, conn: &Connec
     (key, result)
 }
 
-pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, id: &str, request: &'a ImportRequest<'a>) -> Result<ImportReport<'a>, Error> {
+/// The import check, built once per cold start.
+#[derive(Debug)]
+pub struct Importer {
+    store: Store,
+    inspector: Inspector,
+    /// Rows one tenant may check per minute: one tenant's imports never starve the others.
+    rows_per_minute: u64,
+}
+
+impl Importer {
+    pub fn new(store: Store, inspector: Inspector, rows_per_minute: u64) -> Self {
+        Importer { store, inspector, rows_per_minute }
+    }
+
+    /// Checks every row of an import file (within `budget::IMPORT`), answering within Lambda's
+    /// answer size or saying how to split the file.
+    pub async fn check<'a>(&self, tenant: &TenantId, id: &str, request: &'a ImportRequest<'a>) -> Result<ImportReport<'a>, Error> {
+        let report = check(&self.store, &self.inspector, self.rows_per_minute, tenant, id, request).await?;
+        let size = serde_json::to_vec(&report).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_ANSWER_BYTES {
+            let fits = (request.rows.len() * MAX_ANSWER_BYTES / size).max(1);
+            return Err(Error::Invalid {
+                field: "rows".into(),
+                code: "IMPORT_ANSWER_TOO_LARGE",
+                message: format!("the results of {} rows would not fit in one answer ({size} bytes); send at most {fits} rows per request", request.rows.len()),
+            });
+        }
+        Ok(report)
+    }
+}
+
+/// What an answer may weigh: Lambda returns at most 6 MB, and the body is escaped once more
+/// inside API Gateway's response document.
+const MAX_ANSWER_BYTES: usize = 5_000_000;
+
+async fn check<'a>(
+    store: &Store,
+    inspector: &Inspector,
+    rows_per_minute: u64,
+    tenant: &TenantId,
+    id: &str,
+    request: &'a ImportRequest<'a>,
+) -> Result<ImportReport<'a>, Error> {
     if request.rows.is_empty() || request.rows.len() > MAX_ROWS {
         return Err(Error::Invalid {
             field: "rows".into(),
@@ -116,6 +159,15 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
     let Some(conn) = integration.connection().filter(|_| integration.status.serves_data()) else {
         return Err(Error::NotReady { id: id.to_owned(), status: integration.status.as_str() });
     };
+    let rows = request.rows.len() as u64;
+    let quota = deadline
+        .call(Service::DynamoDb, async { store.take_quota(tenant, "import-rows", rows, rows_per_minute, Duration::from_secs(60)).await.map_err(Error::from) });
+    if let Some(retry_after) = quota.await? {
+        return Err(Error::RateLimited {
+            retry_after,
+            detail: format!("This tenant may check {rows_per_minute} import rows per minute; these {rows} rows would pass it. Retry in {retry_after} s, or send fewer rows per request."),
+        });
+    }
     let bucket = &conn.bucket;
 
     let mut seen = HashSet::with_capacity(request.rows.len());
@@ -162,7 +214,8 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
     };
     // Prevalidation records spare reading objects again; without them (DynamoDB failing), every
     // object is inspected instead.
-    let stored = deadline.call(Service::DynamoDb, async { store.object_records(tenant, &integration.id, &keys).await.map_err(Error::from) }).await;
+    let stored =
+        deadline.call(Service::DynamoDb, async { store.object_records(tenant, &integration.id, bucket.as_str(), &keys).await.map_err(Error::from) }).await;
     let stored = stored.unwrap_or_else(|e| {
         tracing::warn!(integration = %integration.id, error = %e, "prevalidation records not read; inspecting every object");
         HashMap::new()
@@ -181,8 +234,7 @@ pub async fn check<'a>(store: &Store, inspector: &Inspector, tenant: &TenantId, 
         .iter()
         .zip(pending)
         .map(|(row, pending)| {
-            let mut result =
-                RowResult { global_key: &row.global_key, row_data: &row.row_data, status: RowStatus::Error, code: None, message: None, media_type: None };
+            let mut result = RowResult { global_key: &row.global_key, status: RowStatus::Error, code: None, message: None, media_type: None };
             let verdict = match pending {
                 Pending::Done(code, message) => Err((code.to_owned(), message)),
                 Pending::Object { key, declared } => match records.get(&key) {

@@ -111,6 +111,13 @@ impl Integration {
     }
 }
 
+impl Connection {
+    /// The session policy every AssumeRole of this connection carries (`policy::session_policy`).
+    pub fn session_policy(&self) -> String {
+        crate::policy::session_policy(self.role_arn.partition(), &self.bucket, &self.prefix, self.kms_key_arn.as_ref())
+    }
+}
+
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)

@@ -21,6 +21,19 @@ pub enum ObjectStatus {
     Rejected,
 }
 
+impl ObjectStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectStatus::Ready => "ready",
+            ObjectStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ObjectStatus::Ready, ObjectStatus::Rejected].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
 /// What we know of one object, for one integration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRecord {
@@ -169,7 +182,7 @@ impl Inspector {
     /// about the object; every verdict about the object is a record.
     pub async fn inspect(&self, integration: &Integration, conn: &Connection, key: &str) -> Result<ObjectRecord, Fault> {
         let deadline = Deadline::after(budget::INSPECTION);
-        let (bucket, role) = (&conn.bucket, &conn.role_arn);
+        let bucket = &conn.bucket;
         let mut record = ObjectRecord {
             integration: integration.id.to_string(),
             bucket: bucket.to_string(),
@@ -192,7 +205,7 @@ impl Inspector {
             record.reason = reason;
             Ok(record)
         };
-        let session = match deadline.call(Service::Sts, self.credentials.session(&integration.id, role, &integration.external_id, URL_LIFETIME)).await {
+        let session = match deadline.call(Service::Sts, self.credentials.session(&integration.id, conn, &integration.external_id, URL_LIFETIME)).await {
             Ok(session) => session,
             Err(Failure::Fault(fault)) => return Err(fault),
             Err(Failure::Refused { code, message }) => {

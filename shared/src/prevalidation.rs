@@ -89,7 +89,7 @@ impl Prevalidator {
     async fn for_integration(&self, integration: &Integration, conn: &Connection, object: &ObjectCreated) -> Result<Option<Outcome>, Error> {
         let sequencer = object.sequencer.as_deref();
         if let Some(incoming) = sequencer.map(normalize_sequencer) {
-            let stored = self.store.object_record(&integration.tenant, &integration.id, &object.key).await?;
+            let stored = self.store.object_record(&integration.tenant, &integration.id, conn.bucket.as_str(), &object.key).await?;
             if let Some((record, Some(stored))) = stored.filter(|(_, s)| s.as_ref().is_some_and(|s| *s >= incoming)) {
                 tracing::info!(integration = %integration.id, stored, incoming, "repeated or late delivery: record kept");
                 return Ok(Some(Outcome {

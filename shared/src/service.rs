@@ -10,9 +10,10 @@ use crate::error::Error;
 use crate::fault::Service as Aws;
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
 use crate::integration::{now_rfc3339, Connection, Integration, Status};
+use crate::objects::{ObjectRecord, ObjectStatus};
 use crate::policy::lint::{self, Kind};
 use crate::policy::{Grant, Setup};
-use crate::store::Store;
+use crate::store::{RecordFilter, Store};
 
 const SAVE_ATTEMPTS: usize = 4;
 const HISTORY_SHOWN: i32 = 10;
@@ -94,6 +95,21 @@ pub enum KeepInconclusive {
     No,
 }
 
+/// Which records a page of `GET /integrations/{id}/objects` holds.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordsQuery<'a> {
+    pub status: Option<&'a str>,
+    pub code: Option<&'a str>,
+    pub limit: i32,
+    pub cursor: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordsView {
+    pub items: Vec<ObjectRecord>,
+    pub next_cursor: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ListView {
     pub items: Vec<IntegrationView>,
@@ -150,6 +166,7 @@ impl Service {
     pub fn view(&self, integration: Integration) -> IntegrationView {
         let setup = integration.bucket.as_ref().map(|bucket| {
             Grant {
+                integration: &integration.id,
                 provider_principal: &self.provider_principal,
                 external_id: &integration.external_id,
                 partition: self.provider_principal.partition(),
@@ -213,16 +230,54 @@ impl Service {
         Ok(ListView { items: page.items.into_iter().map(|i| self.view(i)).collect(), next_cursor: page.next_cursor })
     }
 
+    /// Deletes the integration, then its history and prevalidation records; what a failure
+    /// leaves of those expires by its TTL (idempotency records keep their 24 hours).
     pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<(), Error> {
-        if IntegrationId::parse(id).is_err() || !self.store.delete(tenant, id).await? {
+        let Ok(integration) = IntegrationId::parse(id) else { return Err(Error::NotFound(id.to_owned())) };
+        if !self.store.delete(tenant, id).await? {
             return Err(Error::NotFound(id.to_owned()));
         }
+        let deadline = Deadline::after(budget::ATTACH);
+        match deadline.call(Aws::DynamoDb, async { self.store.delete_derived(tenant, &integration).await.map_err(Error::from) }).await {
+            Ok(deleted) => tracing::info!(%integration, deleted, "integration deleted with its history and records"),
+            Err(e) => tracing::warn!(%integration, error = %e, "history and records left to expire"),
+        }
         Ok(())
+    }
+
+    /// One page of an integration's prevalidation records, filtered by status and code.
+    pub async fn records(&self, tenant: &TenantId, id: &str, query: RecordsQuery<'_>) -> Result<RecordsView, Error> {
+        let integration = self.load(tenant, id).await?;
+        let status = query
+            .status
+            .map(|s| ObjectStatus::parse(s).ok_or_else(|| invalid("status", "INVALID_PARAMETER", "status must be ready or rejected")))
+            .transpose()?;
+        let code = query.code.filter(|c| !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
+        if query.code.is_some() && code.is_none() {
+            return Err(invalid("code", "INVALID_PARAMETER", "code must be a record code such as READY or OBJECT_ARCHIVED"));
+        }
+        if query.cursor.is_some_and(|c| c.len() != 64 || !c.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return Err(invalid("cursor", "INVALID_CURSOR", "cursor must be a next_cursor value from a previous page"));
+        }
+        let filter = RecordFilter { status, code: code.map(str::to_owned) };
+        let page = self.store.integration_records(tenant, &integration.id, &filter, query.limit, query.cursor).await?;
+        Ok(RecordsView { items: page.items, next_cursor: page.next_cursor })
     }
 
     /// Steps 3-4: the customer attaches the role; every check runs now.
     pub async fn attach(&self, tenant: &TenantId, id: &str, request: AttachRequest) -> Result<IntegrationView, Error> {
         let role_arn = RoleArn::parse(&request.role_arn).map_err(|e| invalid("role_arn", e.code(), e))?;
+        // Our own account's roles are never a customer's: refused before any AssumeRole.
+        if role_arn.account_id() == self.provider_principal.account_id() {
+            return Err(invalid(
+                "role_arn",
+                "ROLE_IN_PROVIDER_ACCOUNT",
+                format!(
+                    "{role_arn} is in bucketlink's own AWS account ({}); create the role in the AWS account that owns your bucket",
+                    self.provider_principal.account_id()
+                ),
+            ));
+        }
         let connection = Connection {
             bucket: bucket(&request.bucket)?,
             role_arn,

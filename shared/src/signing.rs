@@ -82,12 +82,13 @@ impl SignService {
             .call(Aws::DynamoDb, async { self.store.get(tenant, integration_id.as_str()).await.map_err(Error::from) })
             .await?
             .ok_or_else(|| Error::NotFound(id.to_owned()))?;
-        let (Some(bucket), Some(role), true) = (&integration.bucket, &integration.role_arn, integration.status.serves_data()) else {
+        let Some(conn) = integration.connection().filter(|_| integration.status.serves_data()) else {
             return Err(Error::NotReady { id: id.to_owned(), status: integration.status.as_str() });
         };
+        let bucket = &conn.bucket;
         let session = deadline
             .call(Aws::Sts, async {
-                self.credentials.session(&integration.id, role, &integration.external_id, requested).await.map_err(|failure| match failure {
+                self.credentials.session(&integration.id, &conn, &integration.external_id, requested).await.map_err(|failure| match failure {
                     Failure::Fault(fault) => Error::Unavailable(fault),
                     Failure::Refused { code, message } => Error::RoleRefused(format!("Role cannot be assumed: STS answered {code}: {message}")),
                 })

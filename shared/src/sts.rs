@@ -14,6 +14,7 @@ use crate::arn::RoleArn;
 use crate::external_id::ExternalId;
 use crate::fault::{self, Failure, Fault, Service};
 use crate::ids::IntegrationId;
+use crate::integration::Connection;
 use crate::sign::Signer;
 
 /// Credentials are never used closer to their expiry than this.
@@ -34,6 +35,7 @@ pub struct Session {
     pub expires_at: SystemTime,
     role: RoleArn,
     external_id: ExternalId,
+    session_policy: String,
 }
 
 impl Session {
@@ -63,20 +65,21 @@ impl CredentialCache {
         CredentialCache { sts, slots: Mutex::new(HashMap::new()) }
     }
 
-    /// A session whose credentials outlive `needed` from now (plus the margin), assuming the role
-    /// only when the cached one would not.
-    pub async fn session(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId, needed: Duration) -> Result<Arc<Session>, Failure> {
+    /// A session for integration `id`, connected as `conn`, whose credentials outlive `needed`
+    /// from now (plus the margin), assuming the role only when the cached one would not.
+    pub async fn session(&self, id: &IntegrationId, conn: &Connection, external_id: &ExternalId, needed: Duration) -> Result<Arc<Session>, Failure> {
         let slot = self.slots.lock().unwrap_or_else(|e| e.into_inner()).entry(id.clone()).or_default().clone();
         let mut state = slot.lock().await;
         let deadline = SystemTime::now() + needed.min(LONGEST_COVERED) + SAFETY_MARGIN;
-        let made_for_this = |s: &&Arc<Session>| s.role == *role && s.external_id == *external_id;
+        let session_policy = conn.session_policy();
+        let made_for_this = |s: &&Arc<Session>| s.role == conn.role_arn && s.external_id == *external_id && s.session_policy == session_policy;
         if let Some(session) = state.session.as_ref().filter(made_for_this).filter(|s| s.expires_at >= deadline) {
             return Ok(session.clone());
         }
         if let Some((_, failure)) = state.failed.as_ref().filter(|(at, _)| at.elapsed() < FAILURE_HELD) {
             return Err(failure.clone());
         }
-        match self.assume(id, role, external_id).await {
+        match self.assume(id, &conn.role_arn, external_id, session_policy).await {
             Ok(session) => {
                 let session = Arc::new(session);
                 *state = SlotState { session: Some(session.clone()), failed: None };
@@ -89,26 +92,29 @@ impl CredentialCache {
         }
     }
 
-    async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId) -> Result<Session, Failure> {
-        let credentials = assume_role(&self.sts, id, role, Some(external_id.as_str()), SESSION_SECONDS).await?;
+    async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId, session_policy: String) -> Result<Session, Failure> {
+        let credentials = assume_role(&self.sts, id, role, Some(external_id.as_str()), &session_policy, SESSION_SECONDS).await?;
         let expires_at = SystemTime::try_from(credentials.expiration).unwrap_or_else(|_| SystemTime::now());
         Ok(Session {
             signer: Signer::new(&credentials.access_key_id, &credentials.secret_access_key, Some(&credentials.session_token)),
             expires_at,
             role: role.clone(),
             external_id: external_id.clone(),
+            session_policy,
         })
     }
 }
 
 /// One AssumeRole for an integration's role, as everything in bucketlink makes it (the checks
-/// also call it with no or a wrong external ID). Throttling and 5xx are retried with backoff by
-/// the SDK's standard strategy; what remains is STS's refusal (its code and message) or a fault.
+/// also call it with no or a wrong external ID), always with the connection's session policy.
+/// Throttling and 5xx are retried with backoff by the SDK's standard strategy; what remains is
+/// STS's refusal (its code and message) or a fault.
 pub async fn assume_role(
     sts: &aws_sdk_sts::Client,
     id: &IntegrationId,
     role: &RoleArn,
     external_id: Option<&str>,
+    session_policy: &str,
     seconds: i32,
 ) -> Result<aws_sdk_sts::types::Credentials, Failure> {
     let out = sts
@@ -116,6 +122,7 @@ pub async fn assume_role(
         .role_arn(role.as_str())
         .role_session_name(format!("bucketlink-{id}"))
         .set_external_id(external_id.map(str::to_owned))
+        .policy(session_policy)
         .duration_seconds(seconds)
         .send()
         .await
@@ -144,19 +151,25 @@ mod tests {
             .build()
     }
 
-    fn ids() -> (IntegrationId, RoleArn, ExternalId) {
-        (IntegrationId::generate(), RoleArn::parse("arn:aws:iam::222222222222:role/r").unwrap(), ExternalId::generate())
+    fn ids() -> (IntegrationId, Connection, ExternalId) {
+        let conn = Connection {
+            bucket: crate::bucket::BucketName::parse("acme-data").unwrap(),
+            role_arn: RoleArn::parse("arn:aws:iam::222222222222:role/r").unwrap(),
+            prefix: crate::ids::KeyPrefix::default(),
+            kms_key_arn: None,
+        };
+        (IntegrationId::generate(), conn, ExternalId::generate())
     }
 
     #[tokio::test]
     async fn concurrent_requests_make_one_assume_role() {
         let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| output(Duration::from_secs(3600)));
         let cache = Arc::new(CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule])));
-        let (id, role, ext) = ids();
+        let (id, conn, ext) = ids();
         let tasks: Vec<_> = (0..50)
             .map(|_| {
-                let (cache, id, role, ext) = (cache.clone(), id.clone(), role.clone(), ext.clone());
-                tokio::spawn(async move { cache.session(&id, &role, &ext, Duration::from_secs(900)).await.unwrap().expires_at })
+                let (cache, id, conn, ext) = (cache.clone(), id.clone(), conn.clone(), ext.clone());
+                tokio::spawn(async move { cache.session(&id, &conn, &ext, Duration::from_secs(900)).await.unwrap().expires_at })
             })
             .collect();
         for task in tasks {
@@ -164,7 +177,7 @@ mod tests {
         }
         assert_eq!(rule.num_calls(), 1);
         for _ in 0..10_000 {
-            cache.session(&id, &role, &ext, Duration::from_secs(900)).await.unwrap();
+            cache.session(&id, &conn, &ext, Duration::from_secs(900)).await.unwrap();
         }
         assert_eq!(rule.num_calls(), 1, "10,000 more sign requests reuse the same credentials");
     }
@@ -174,11 +187,11 @@ mod tests {
         let rule =
             mock!(aws_sdk_sts::Client::assume_role).sequence().output(|| output(Duration::from_secs(600))).output(|| output(Duration::from_secs(3600))).build();
         let cache = CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::Sequential, [&rule]));
-        let (id, role, ext) = ids();
-        let short = cache.session(&id, &role, &ext, Duration::from_secs(300)).await.unwrap();
+        let (id, conn, ext) = ids();
+        let short = cache.session(&id, &conn, &ext, Duration::from_secs(300)).await.unwrap();
         assert_eq!(rule.num_calls(), 1);
         // 600 s left is not enough for a 900 s URL plus the margin: a new AssumeRole.
-        let long = cache.session(&id, &role, &ext, Duration::from_secs(900)).await.unwrap();
+        let long = cache.session(&id, &conn, &ext, Duration::from_secs(900)).await.unwrap();
         assert_eq!(rule.num_calls(), 2);
         assert!(long.expires_at > short.expires_at);
         let now = SystemTime::now();
@@ -192,10 +205,10 @@ mod tests {
     async fn asking_for_a_whole_session_does_not_reassume_every_time() {
         let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| output(Duration::from_secs(3600)));
         let cache = CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule]));
-        let (id, role, ext) = ids();
+        let (id, conn, ext) = ids();
         let hour = Duration::from_secs(3600);
         for _ in 0..100 {
-            let session = cache.session(&id, &role, &ext, hour).await.unwrap();
+            let session = cache.session(&id, &conn, &ext, hour).await.unwrap();
             let now = SystemTime::now();
             let lifetime = session.url_lifetime(hour, now);
             assert!(lifetime < hour && now + lifetime + SAFETY_MARGIN <= session.expires_at, "shortened, truthfully");
@@ -211,8 +224,8 @@ mod tests {
             )
         });
         let cache = CredentialCache::new(mock_client!(aws_sdk_sts, [&rule]));
-        let (id, role, ext) = ids();
-        let err = cache.session(&id, &role, &ext, Duration::from_secs(60)).await.unwrap_err();
+        let (id, conn, ext) = ids();
+        let err = cache.session(&id, &conn, &ext, Duration::from_secs(60)).await.unwrap_err();
         assert!(matches!(&err, Failure::Refused { code, .. } if code == "RegionDisabledException"), "{err:?}");
     }
 
@@ -223,19 +236,23 @@ mod tests {
             .error(|| aws_sdk_sts::operation::assume_role::AssumeRoleError::unhandled("boom"))
             .output(|| output(Duration::from_secs(3600)))
             .output(|| output(Duration::from_secs(3600)))
+            .output(|| output(Duration::from_secs(3600)))
             .build();
         let cache = CredentialCache::new(mock_client!(aws_sdk_sts, RuleMode::Sequential, [&failed]));
-        let (id, role, ext) = ids();
-        assert!(cache.session(&id, &role, &ext, Duration::from_secs(60)).await.is_err());
-        assert!(cache.session(&id, &role, &ext, Duration::from_secs(60)).await.is_err(), "held, not asked again");
+        let (id, conn, ext) = ids();
+        assert!(cache.session(&id, &conn, &ext, Duration::from_secs(60)).await.is_err());
+        assert!(cache.session(&id, &conn, &ext, Duration::from_secs(60)).await.is_err(), "held, not asked again");
         assert_eq!(failed.num_calls(), 1);
         let slot = cache.slots.lock().unwrap().get(&id).unwrap().clone();
         slot.lock().await.failed = None;
-        cache.session(&id, &role, &ext, Duration::from_secs(60)).await.unwrap();
-        cache.session(&id, &role, &ext, Duration::from_secs(60)).await.unwrap();
+        cache.session(&id, &conn, &ext, Duration::from_secs(60)).await.unwrap();
+        cache.session(&id, &conn, &ext, Duration::from_secs(60)).await.unwrap();
         assert_eq!(failed.num_calls(), 2, "the session is reused");
-        let other = RoleArn::parse("arn:aws:iam::222222222222:role/replaced").unwrap();
+        let other = Connection { role_arn: RoleArn::parse("arn:aws:iam::222222222222:role/replaced").unwrap(), ..conn.clone() };
         cache.session(&id, &other, &ext, Duration::from_secs(60)).await.unwrap();
         assert_eq!(failed.num_calls(), 3, "a re-attached role never gets the old role's session");
+        let moved = Connection { prefix: crate::ids::KeyPrefix::parse("elsewhere/").unwrap(), ..other.clone() };
+        cache.session(&id, &moved, &ext, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(failed.num_calls(), 4, "nor a session whose policy names another prefix");
     }
 }

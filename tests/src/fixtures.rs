@@ -50,6 +50,7 @@ impl Provider {
         // The execution role of every function that assumes customer roles: what template.yaml grants.
         let permissions = json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/*"},
+            {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": PROVIDER_ACCOUNT}}},
             {"Effect": "Allow", "Action": "dynamodb:*", "Resource": format!("arn:aws:dynamodb:*:{PROVIDER_ACCOUNT}:table/*")},
             {"Effect": "Allow", "Action": ["sqs:*", "events:PutEvents"], "Resource": "*"}]});
         let created = iam.create_role().role_name(PROVIDER_ROLE).assume_role_policy_document(trust.to_string()).send().await;
@@ -481,4 +482,65 @@ pub async fn connect(
     let body = json!({"name": "Acme", "bucket": customer.bucket, "role_arn": customer.role_arn}).to_string();
     let attached = call(integrations, event("PUT", &format!("/integrations/{id}"), Some(&body), Some(tenant), &[])).await;
     Connected { id, customer, status: attached.body["status"].as_str().unwrap_or_default().to_owned() }
+}
+
+/// Splits a command line of plain words and single-quoted strings, as a POSIX shell would.
+pub fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted, mut in_word) = (Vec::new(), String::new(), false, false);
+    for c in line.chars() {
+        match (c, quoted) {
+            ('\'', _) => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            (' ', false) => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                }
+                in_word = false;
+            }
+            (c, _) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+pub fn flag<'a>(words: &'a [String], name: &str) -> &'a str {
+    let at = words.iter().position(|w| w == name).unwrap_or_else(|| panic!("{name} in {words:?}"));
+    &words[at + 1]
+}
+
+/// Plays the customer running the AWS CLI commands a setup hands out (`create-role`,
+/// `put-role-policy`, `get-role`), word for word, through the SDK; the role's ARN.
+pub async fn create_role_from_cli(customer: &SdkConfig, commands: &[String]) -> String {
+    let iam = aws_sdk_iam::Client::new(customer);
+    let create = shell_words(&commands[0]);
+    assert_eq!(&create[..3], ["aws", "iam", "create-role"]);
+    let role_name = flag(&create, "--role-name");
+    iam.create_role()
+        .role_name(role_name)
+        .assume_role_policy_document(flag(&create, "--assume-role-policy-document"))
+        .send()
+        .await
+        .expect("create-role as printed");
+    let put = shell_words(&commands[1]);
+    assert_eq!(&put[..3], ["aws", "iam", "put-role-policy"]);
+    assert_eq!(flag(&put, "--role-name"), role_name);
+    iam.put_role_policy()
+        .role_name(role_name)
+        .policy_name(flag(&put, "--policy-name"))
+        .policy_document(flag(&put, "--policy-document"))
+        .send()
+        .await
+        .expect("put-role-policy as printed");
+    let get = shell_words(&commands[2]);
+    assert_eq!(flag(&get, "--role-name"), role_name);
+    let role = iam.get_role().role_name(role_name).send().await.expect("get-role as printed");
+    role.role.map(|r| r.arn).expect("a role")
 }

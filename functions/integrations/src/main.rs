@@ -8,9 +8,9 @@ use bucketlink::budget::Profile;
 use bucketlink::checks::Checker;
 use bucketlink::config::Config;
 use bucketlink::ids::TenantId;
-use bucketlink::import::{self, ImportRequest};
+use bucketlink::import::{self, ImportRequest, Importer};
 use bucketlink::objects::Inspector;
-use bucketlink::service::{AttachRequest, CreateRequest, LintRequest, Service};
+use bucketlink::service::{AttachRequest, CreateRequest, LintRequest, RecordsQuery, Service};
 use bucketlink::sign::Endpoint;
 use bucketlink::store::Store;
 use bucketlink::sts::CredentialCache;
@@ -23,31 +23,30 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env(&config, Profile::Background).await;
     let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
     let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
-    let service =
-        Service::new(Store::new(clients.dynamodb.clone(), &config.table), checker, principal).with_customer_template(config.customer_template_url.clone());
+    let store = Store::new(clients.dynamodb.clone(), &config.table);
+    let service = Service::new(store.clone(), checker, principal).with_customer_template(config.customer_template_url.clone());
     let endpoint = Endpoint::from_url(clients.sdk.endpoint_url());
     let inspector = Inspector::new(CredentialCache::new(clients.sts.clone()), endpoint, config.s3_path_style, config.object_limits.clone());
-    let (service, inspector) = (&service, &inspector);
-    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, inspector, request).await) })).await
+    let importer = Importer::new(store, inspector, config.import_rows_per_minute);
+    let (service, importer) = (&service, &importer);
+    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, importer, request).await) })).await
 }
 
-async fn handle(service: &Service, inspector: &Inspector, request: Request) -> Response<Body> {
+async fn handle(service: &Service, importer: &Importer, request: Request) -> Response<Body> {
     let Some(tenant) = tenant(&request) else { return problem(&Problem::unauthenticated()) };
     let (method, segments) = route(&request);
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let body = request.body().as_ref();
     let answer = match (method.as_str(), segments.as_slice()) {
-        ("POST", ["integrations"]) => match parse_body::<CreateRequest>(body) {
-            Ok(create) => outcome(201, service.create(&tenant, create).await),
-            Err(e) => outcome::<()>(400, Err(e)),
-        },
+        ("POST", ["integrations"]) => create(service, &tenant, &request).await,
         ("GET", ["integrations"]) => list(service, &tenant, &request).await,
         ("GET", ["integrations", id]) => outcome(200, service.get(&tenant, id).await),
         ("PUT", ["integrations", id]) => attach(service, &tenant, id, &request).await,
         ("DELETE", ["integrations", id]) => outcome(204, service.delete(&tenant, id).await),
         ("POST", ["integrations", id, "validate"]) => outcome(200, service.validate(&tenant, id).await),
+        ("GET", ["integrations", id, "objects"]) => records(service, &tenant, id, &request).await,
         ("POST", ["integrations", id, "import-check"]) => match parse_body_up_to::<ImportRequest>(body, import::MAX_BODY_BYTES) {
-            Ok(rows) => outcome(200, import::check(service.store(), inspector, &tenant, id, &rows).await),
+            Ok(rows) => outcome(200, importer.check(&tenant, id, &rows).await),
             Err(e) => outcome::<()>(400, Err(e)),
         },
         ("POST", ["policy", "lint"]) => match parse_body::<LintRequest>(body) {
@@ -59,16 +58,44 @@ async fn handle(service: &Service, inspector: &Inspector, request: Request) -> R
     respond(answer)
 }
 
+/// `limit` from the query string (1 to 100, 50 when absent), or the problem to answer.
+fn limit(request: &Request) -> Result<i32, Answer> {
+    match request.query_string_parameters().first("limit").map(|raw| raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n))) {
+        None => Ok(50),
+        Some(Some(limit)) => Ok(limit),
+        Some(None) => Err(Answer::from(&Problem::new(400, "INVALID_PARAMETER", "Invalid query parameter", "limit must be a whole number from 1 to 100"))),
+    }
+}
+
 async fn list(service: &Service, tenant: &TenantId, request: &Request) -> Answer {
+    let limit = match limit(request) {
+        Ok(limit) => limit,
+        Err(problem) => return problem,
+    };
+    outcome(200, service.list(tenant, limit, request.query_string_parameters().first("cursor")).await)
+}
+
+async fn records(service: &Service, tenant: &TenantId, id: &str, request: &Request) -> Answer {
+    let limit = match limit(request) {
+        Ok(limit) => limit,
+        Err(problem) => return problem,
+    };
     let params = request.query_string_parameters();
-    let limit = match params.first("limit").map(|raw| raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n))) {
-        None => 50,
-        Some(Some(limit)) => limit,
-        Some(None) => {
-            return Answer::from(&Problem::new(400, "INVALID_PARAMETER", "Invalid query parameter", "limit must be a whole number from 1 to 100"));
+    let query = RecordsQuery { status: params.first("status"), code: params.first("code"), limit, cursor: params.first("cursor") };
+    outcome(200, service.records(tenant, id, query).await)
+}
+
+/// A retried create (same `Idempotency-Key`) gets the first integration, not a second one.
+async fn create(service: &Service, tenant: &TenantId, request: &Request) -> Answer {
+    let body = request.body().as_ref();
+    let fingerprint = format!("POST {}", String::from_utf8_lossy(body));
+    let run = || async {
+        match parse_body::<CreateRequest>(body) {
+            Ok(create) => (outcome(201, service.create(tenant, create).await), true),
+            Err(e) => (outcome::<()>(400, Err(e)), true),
         }
     };
-    outcome(200, service.list(tenant, limit, params.first("cursor")).await)
+    idempotent(service.store(), tenant, header(request, "idempotency-key"), &fingerprint, run).await
 }
 
 async fn attach(service: &Service, tenant: &TenantId, id: &str, request: &Request) -> Answer {

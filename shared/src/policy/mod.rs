@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::arn::{KmsKeyArn, Partition, RoleArn};
 use crate::bucket::BucketName;
 use crate::external_id::ExternalId;
-use crate::ids::KeyPrefix;
+use crate::ids::{IntegrationId, KeyPrefix};
 
 /// The customer-side CloudFormation template: a role and its policy, from parameters.
 pub const CUSTOMER_TEMPLATE: &str = include_str!("../../../infra/customer/bucketlink-access.yaml");
@@ -18,6 +18,7 @@ pub const CUSTOMER_TEMPLATE: &str = include_str!("../../../infra/customer/bucket
 /// What the policies of one integration are made of.
 #[derive(Debug, Clone)]
 pub struct Grant<'a> {
+    pub integration: &'a IntegrationId,
     pub provider_principal: &'a RoleArn,
     pub external_id: &'a ExternalId,
     pub partition: Partition,
@@ -38,6 +39,8 @@ pub struct Setup {
 #[derive(Debug, Clone, Serialize)]
 pub struct CloudFormation {
     pub template_body: &'static str,
+    /// One stack per integration: two buckets of one account never collide.
+    pub stack_name: String,
     pub parameters: Vec<Parameter>,
     /// The console's quick-create page with every parameter filled in, when the template is
     /// published (`BUCKETLINK_CUSTOMER_TEMPLATE_URL`).
@@ -56,7 +59,7 @@ impl CloudFormation {
         let mut url = format!("{console}/cloudformation/home#/stacks/quickcreate?templateURL=");
         crate::sign::encode_query_into(template_url, &mut url);
         url.push_str("&stackName=");
-        url.push_str(ROLE_NAME);
+        url.push_str(&self.stack_name);
         for p in &self.parameters {
             url.push_str("&param_");
             url.push_str(p.parameter_key);
@@ -75,10 +78,15 @@ pub struct Parameter {
     pub parameter_value: String,
 }
 
-pub const ROLE_NAME: &str = "BucketlinkAccess";
 pub const POLICY_NAME: &str = "BucketlinkReadAccess";
 
 impl Grant<'_> {
+    /// The role (and stack) name we hand out: one per integration, so that a second bucket in
+    /// the same customer account gets its own role (64 characters at most: this is 43).
+    pub fn role_name(&self) -> String {
+        format!("BucketlinkAccess-{}", self.integration)
+    }
+
     pub fn bucket_arn(&self) -> String {
         format!("arn:{}:s3:::{}", self.partition.as_str(), self.bucket)
     }
@@ -103,7 +111,18 @@ impl Grant<'_> {
         statements.push(list);
         statements.push(json!({"Sid": "LocateBucket", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": self.bucket_arn()}));
         if let Some(key) = self.kms_key {
-            statements.push(json!({"Sid": "DecryptObjects", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.as_str()}));
+            // Only through S3, and only for this bucket's objects: S3 asks KMS with the object's
+            // ARN as encryption context (the bucket's ARN when the bucket uses S3 Bucket Keys).
+            statements.push(json!({
+                "Sid": "DecryptObjects",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key.as_str(),
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": format!("s3.{}.{}", key.region(), self.partition.dns_suffix())},
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [self.objects_arn(), self.bucket_arn()]},
+                },
+            }));
         }
         json!({"Version": "2012-10-17", "Statement": statements})
     }
@@ -126,26 +145,28 @@ impl Grant<'_> {
         let p = |parameter_key, parameter_value: &str| Parameter { parameter_key, parameter_value: parameter_value.to_owned() };
         CloudFormation {
             template_body: CUSTOMER_TEMPLATE,
+            stack_name: self.role_name(),
             parameters: vec![
                 p("ProviderPrincipal", self.provider_principal.as_str()),
                 p("ExternalId", self.external_id.as_str()),
                 p("BucketName", self.bucket.as_str()),
                 p("KeyPrefix", self.prefix.as_str()),
                 p("KmsKeyArn", self.kms_key.map(KmsKeyArn::as_str).unwrap_or_default()),
-                p("RoleName", ROLE_NAME),
+                p("RoleName", &self.role_name()),
             ],
             quick_create_url: None,
         }
     }
 
     pub fn cli_commands(&self) -> Vec<String> {
+        let role = self.role_name();
         vec![
-            format!("aws iam create-role --role-name {ROLE_NAME} --assume-role-policy-document {}", shell_quote(&self.trust_policy().to_string())),
+            format!("aws iam create-role --role-name {role} --assume-role-policy-document {}", shell_quote(&self.trust_policy().to_string())),
             format!(
-                "aws iam put-role-policy --role-name {ROLE_NAME} --policy-name {POLICY_NAME} --policy-document {}",
+                "aws iam put-role-policy --role-name {role} --policy-name {POLICY_NAME} --policy-document {}",
                 shell_quote(&self.permission_policy().to_string())
             ),
-            format!("aws iam get-role --role-name {ROLE_NAME} --query Role.Arn --output text"),
+            format!("aws iam get-role --role-name {role} --query Role.Arn --output text"),
         ]
     }
 
@@ -157,6 +178,25 @@ impl Grant<'_> {
             cli_commands: self.cli_commands(),
         }
     }
+}
+
+/// The session policy of every AssumeRole we make: what a session may do whatever the customer's
+/// role allows. Read the objects under the prefix, list under it, locate the bucket, decrypt
+/// only through S3. A role that grants too much is used for no more than this.
+pub fn session_policy(partition: Partition, bucket: &BucketName, prefix: &KeyPrefix, kms_key: Option<&KmsKeyArn>) -> String {
+    let bucket_arn = format!("arn:{}:s3:::{bucket}", partition.as_str());
+    let mut list = json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn});
+    if !prefix.is_empty() {
+        list["Condition"] = json!({"StringLike": {"s3:prefix": format!("{prefix}*")}});
+    }
+    let statements = [
+        json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("{bucket_arn}/{prefix}*")}),
+        list,
+        json!({"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket_arn}),
+        json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key.map(KmsKeyArn::as_str).unwrap_or("*"),
+            "Condition": {"StringLike": {"kms:ViaService": format!("s3.*.{}", partition.dns_suffix())}}}),
+    ];
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
 /// Single-quotes for POSIX shells; a quote inside becomes `'\''`.
@@ -202,6 +242,7 @@ mod tests {
     use super::*;
 
     pub(crate) struct Fixture {
+        pub integration: IntegrationId,
         pub principal: RoleArn,
         pub external_id: ExternalId,
         pub bucket: BucketName,
@@ -212,6 +253,7 @@ mod tests {
     impl Fixture {
         pub fn new(prefix: &str) -> Self {
             Fixture {
+                integration: IntegrationId::parse("01JD7ZK3Q4W8X9Y0ABCDEFGHJK").unwrap(),
                 principal: RoleArn::parse("arn:aws:iam::111111111111:role/bucketlink-provider").unwrap(),
                 external_id: ExternalId::generate(),
                 bucket: BucketName::parse("acme-data").unwrap(),
@@ -222,6 +264,7 @@ mod tests {
 
         pub fn grant(&self, with_kms: bool) -> Grant<'_> {
             Grant {
+                integration: &self.integration,
                 provider_principal: &self.principal,
                 external_id: &self.external_id,
                 partition: Partition::Aws,
@@ -255,7 +298,10 @@ mod tests {
         assert_eq!(
             statements[3],
             json!({"Sid": "DecryptObjects", "Effect": "Allow", "Action": "kms:Decrypt",
-            "Resource": "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"})
+            "Resource": "arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": ["arn:aws:s3:::acme-data/images/*", "arn:aws:s3:::acme-data"]}}})
         );
     }
 
@@ -289,12 +335,42 @@ mod tests {
     }
 
     #[test]
+    fn each_integration_gets_its_own_role_name() {
+        let (a, mut b) = (Fixture::new(""), Fixture::new(""));
+        b.integration = IntegrationId::generate();
+        assert_ne!(a.grant(false).role_name(), b.grant(false).role_name(), "two buckets of one account never collide");
+        assert!(a.grant(false).role_name().len() <= 64, "IAM's limit");
+        let cfn = a.grant(false).cloudformation();
+        assert_eq!(cfn.stack_name, a.grant(false).role_name());
+        assert_eq!(cfn.parameters.iter().find(|p| p.parameter_key == "RoleName").unwrap().parameter_value, cfn.stack_name);
+    }
+
+    #[test]
+    fn a_session_may_do_no_more_than_read_the_integration() {
+        let f = Fixture::new("images/");
+        let policy: Value = serde_json::from_str(&session_policy(Partition::Aws, &f.bucket, &f.prefix, None)).unwrap();
+        assert_eq!(
+            policy["Statement"],
+            json!([
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/images/*"},
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::acme-data", "Condition": {"StringLike": {"s3:prefix": "images/*"}}},
+                {"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": "arn:aws:s3:::acme-data"},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}}
+            ])
+        );
+        let keyed: Value = serde_json::from_str(&session_policy(Partition::AwsCn, &f.bucket, &f.prefix, Some(&f.kms))).unwrap();
+        assert_eq!(keyed["Statement"][3]["Resource"], f.kms.as_str());
+        assert_eq!(keyed["Statement"][3]["Condition"]["StringLike"]["kms:ViaService"], "s3.*.amazonaws.com.cn");
+        assert!(session_policy(Partition::Aws, &f.bucket, &f.prefix, Some(&f.kms)).len() < 2048, "AWS caps a session policy at 2,048 characters");
+    }
+
+    #[test]
     fn cli_commands_are_quoted_for_the_shell() {
         let f = Fixture::new("it's/");
         let commands = f.grant(false).cli_commands();
-        assert!(commands[0].starts_with("aws iam create-role --role-name BucketlinkAccess --assume-role-policy-document '{"));
+        assert!(commands[0].starts_with("aws iam create-role --role-name BucketlinkAccess-01JD7ZK3Q4W8X9Y0ABCDEFGHJK --assume-role-policy-document '{"));
         assert!(commands[1].contains("it'\\''s/*"), "{}", commands[1]);
-        assert_eq!(commands[2], "aws iam get-role --role-name BucketlinkAccess --query Role.Arn --output text");
+        assert_eq!(commands[2], "aws iam get-role --role-name BucketlinkAccess-01JD7ZK3Q4W8X9Y0ABCDEFGHJK --query Role.Arn --output text");
     }
 
     #[test]
@@ -313,7 +389,7 @@ mod tests {
         let template = "https://bucketlink-templates.s3.amazonaws.com/bucketlink-access.yaml";
         let cfn = f.grant(true).cloudformation().with_quick_create(template, Partition::Aws);
         let url = cfn.quick_create_url.unwrap();
-        assert!(url.starts_with("https://console.aws.amazon.com/cloudformation/home#/stacks/quickcreate?templateURL=https%3A%2F%2Fbucketlink-templates.s3.amazonaws.com%2Fbucketlink-access.yaml&stackName=BucketlinkAccess&"), "{url}");
+        assert!(url.starts_with("https://console.aws.amazon.com/cloudformation/home#/stacks/quickcreate?templateURL=https%3A%2F%2Fbucketlink-templates.s3.amazonaws.com%2Fbucketlink-access.yaml&stackName=BucketlinkAccess-01JD7ZK3Q4W8X9Y0ABCDEFGHJK&"), "{url}");
         assert!(url.contains(&format!("&param_ExternalId={}", f.external_id.as_str())), "{url}");
         assert!(url.contains("&param_KeyPrefix=images%2F"), "{url}");
         for p in &cfn.parameters {

@@ -13,6 +13,8 @@
 //! - prevalidation record of an object: see `records`.
 //! - idempotency record: `pk = TENANT#<tenant>`, `sk = IDEMPOTENCY#<key>`; `request`,
 //!   `status` (number), `body`, `expires_at` (24 hours on).
+//! - quota counter: `pk = TENANT#<tenant>`, `sk = QUOTA#<name>#<window start>`; `used` (number),
+//!   `expires_at` (two windows on).
 //!
 //! Access patterns: a tenant's integrations (Query `pk`, `begins_with(sk, INTEGRATION#)`, paged by
 //! the last id); one integration (consistent GetItem); an integration's last checks (Query
@@ -26,8 +28,8 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -40,13 +42,13 @@ use crate::integration::{Integration, Status};
 use crate::region::Region;
 
 mod records;
-pub use records::{normalize_sequencer, Written};
+pub use records::{normalize_sequencer, RecordFilter, RecordPage, Written};
 
 pub const BY_BUCKET_INDEX: &str = "by_bucket";
 /// Segments of the sweep's parallel scan.
 pub const SCAN_SEGMENTS: i32 = 4;
 pub const TTL_ATTRIBUTE: &str = "expires_at";
-const MAX_PAGE: i32 = 100;
+pub(crate) const MAX_PAGE: i32 = 100;
 const HISTORY_DAYS: u64 = 30;
 const IDEMPOTENCY_HOURS: u64 = 24;
 
@@ -319,6 +321,67 @@ impl Store {
         match result.map_err(StoreError::from) {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes what an integration left beside its item: its history and prevalidation records
+    /// (BatchWriteItem, 25 at a time). Returns how many items went. Whatever a failure leaves
+    /// expires by its TTL (30 days).
+    pub async fn delete_derived(&self, tenant: &TenantId, id: &IntegrationId) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        for prefix in [format!("HISTORY#{id}#"), format!("OBJECT#{id}#")] {
+            let keys = all_pages(|start| {
+                let query = self.tenant_items(tenant, &prefix).projection_expression("pk, sk").set_exclusive_start_key(start);
+                async move {
+                    let out = query.send().await?;
+                    Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+                }
+            })
+            .await?;
+            for chunk in keys.chunks(25) {
+                let mut requests: Vec<WriteRequest> = chunk
+                    .iter()
+                    .map(|key| WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key.clone())).build().expect("a key")).build())
+                    .collect();
+                while !requests.is_empty() {
+                    let out = self.client.batch_write_item().request_items(&self.table, requests).send().await?;
+                    requests = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+                }
+                deleted += chunk.len();
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Takes `amount` from a tenant's allowance `name` of `limit` per `window` (fixed windows,
+    /// one counter item each, expiring after). `Ok(None)` when taken, `Ok(Some(seconds))` when
+    /// the allowance is spent: the seconds until the next window.
+    pub async fn take_quota(&self, tenant: &TenantId, name: &str, amount: u64, limit: u64, window: std::time::Duration) -> Result<Option<u64>, StoreError> {
+        let now = epoch_seconds_in(0);
+        let window = window.as_secs().max(1);
+        let start = now - now % window;
+        let wait = start + window - now;
+        if amount > limit {
+            return Ok(Some(wait));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", tenant_pk(tenant))
+            .key("sk", s(format!("QUOTA#{name}#{start}")))
+            .update_expression("ADD used :amount SET #ttl = :expires")
+            .condition_expression("attribute_not_exists(used) OR used <= :room")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":amount", n(amount))
+            .expression_attribute_values(":room", n(limit - amount))
+            .expression_attribute_values(":expires", n(start + 2 * window))
+            .send()
+            .await;
+        match result.map_err(StoreError::from) {
+            Ok(_) => Ok(None),
+            Err(StoreError::Conflict) => Ok(Some(wait)),
             Err(e) => Err(e),
         }
     }

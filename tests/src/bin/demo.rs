@@ -2,8 +2,6 @@
 //! with every function running under Lambda runtime emulation. Prints each step.
 
 use bucketlink::fault::Service;
-use bucketlink::ids::{IntegrationId, TenantId};
-use bucketlink::store::Store;
 use bucketlink_testkit::api::{call, event, Answer};
 use bucketlink_testkit::fixtures::{unique, APP_ORIGIN};
 use bucketlink_testkit::proxy::{Fault, Kind};
@@ -138,22 +136,22 @@ async fn main() {
     let records = objects.iter().enumerate().map(|(n, o)| samples::s3_record(&bucket, o.key, o.bytes.len(), &format!("0055AED6DCD9{n:06X}"))).collect();
     let answer = prevalidate.invoke(samples::s3_event(records)).await.unwrap_or_else(|e| e);
     show("objects in the S3 event", &answer["objects"]);
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&provider.sdk), &table);
-    let tenant = TenantId::parse(TENANT).expect("tenant");
-    let integration = IntegrationId::parse(&id).expect("id");
-    let mut stored = store.integration_records(&tenant, &integration, 100).await.expect("records");
-    stored.sort_by(|a, b| a.key.cmp(&b.key));
-    println!("   prevalidation records in DynamoDB:");
+    let listed = api(&integrations, "GET", &format!("/integrations/{id}/objects?limit=100"), None).await;
+    let mut stored: Vec<Value> = listed.body["items"].as_array().cloned().unwrap_or_default();
+    stored.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+    println!("   prevalidation records (GET /integrations/{{id}}/objects):");
     for record in stored {
-        let data_type = record.data_type.map(|t| t.as_str()).unwrap_or("-");
-        println!("     {:<32} {:<22} {:<10} {}", record.key, record.code, data_type, record.media_type.as_deref().unwrap_or(""));
-        if record.code != "READY" {
-            println!("     {:<32} why: {}", "", record.reason);
+        let text = |field: &str| record[field].as_str().unwrap_or("-").to_owned();
+        println!("     {:<32} {:<22} {:<10} {}", text("key"), text("code"), text("data_type"), record["media_type"].as_str().unwrap_or(""));
+        if record["code"] != "READY" {
+            println!("     {:<32} why: {}", "", text("reason"));
         }
-        for note in &record.notes {
-            println!("     {:<32} note: {note}", "");
+        for note in record["notes"].as_array().into_iter().flatten() {
+            println!("     {:<32} note: {}", "", note.as_str().unwrap_or(""));
         }
     }
+    let rejected = api(&integrations, "GET", &format!("/integrations/{id}/objects?status=rejected"), None).await;
+    show("rejected ones (?status=rejected)", &rejected.body["items"].as_array().map_or(0, Vec::len));
 
     step(11, "Before importing, the app checks an import file: POST /integrations/{id}/import-check");
     let url = |key: &str| format!("https://{bucket}.s3.us-east-1.amazonaws.com/{}", samples::event_key(key).replace('+', "%20"));
