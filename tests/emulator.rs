@@ -313,12 +313,37 @@ async fn stock_moto_needs_every_patch() {
     let error = stack.expect_err("stock moto rejects the SDK's form encoding");
     assert!(format!("{error:?}").contains("SignatureDoesNotMatch"), "{error:?}");
 
+    // events: an event delivered to a rule's target has no `account`.
+    let sqs = aws_sdk_sqs::Client::new(&provider_sdk);
+    let queue = sqs.create_queue().queue_name("stock-events").send().await.unwrap().queue_url.unwrap();
+    let events = aws_sdk_eventbridge::Client::new(&provider_sdk);
+    events.put_rule().name("all").event_pattern(r#"{"source": ["bucketlink"]}"#).send().await.unwrap();
+    let target = aws_sdk_eventbridge::types::Target::builder().id("q").arn("arn:aws:sqs:us-east-1:111111111111:stock-events").build().unwrap();
+    events.put_targets().rule("all").targets(target).send().await.unwrap();
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder().source("bucketlink").detail_type("Probe").detail("{}").build();
+    events.put_events().entries(entry).send().await.unwrap();
+    let received = sqs.receive_message().queue_url(&queue).send().await.unwrap();
+    let delivered: serde_json::Value = serde_json::from_str(received.messages()[0].body().unwrap()).unwrap();
+    assert!(delivered.get("account").is_none(), "stock moto drops the event's account: {delivered:#}");
+
     // expiry: sessions never expire.
     let session = assume(&provider_sdk, &role, Some(&external_id)).await.unwrap();
     emu.advance_clock(24 * 3600).await;
     let sts = aws_sdk_sts::Client::new(&emu.sdk_config(session, "us-east-1").await);
     let caller = sts.get_caller_identity().send().await.expect("stock moto: a day-old session still works");
     assert_eq!(caller.account(), Some(CUSTOMER));
+}
+
+#[tokio::test]
+async fn delivered_events_carry_their_account() {
+    let emu = Emulator::shared();
+    let provider = Provider::create(emu).await;
+    let sweep = bucketlink_testkit::Sweep::create(&provider).await;
+    let entry =
+        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder().event_bus_name(&sweep.bus).source("bucketlink").detail_type("Probe").detail("{}").build();
+    aws_sdk_eventbridge::Client::new(&provider.admin_sdk).put_events().entries(entry).send().await.unwrap();
+    let delivered = sweep.whole_events().await;
+    assert_eq!(delivered[0]["account"], "111111111111", "{:#}", delivered[0]);
 }
 
 #[tokio::test]

@@ -17,6 +17,8 @@ Each patch is named, small, and pinned by a Rust test that shows stock moto gett
             encoding for characters such as ! ' ( ) * and fails large template bodies.
 - errors:   these denials come back in the called service's own error format, which the Rust SDK
             parses (moto's generic <ErrorResponse><Errors> shape reads as an unknown error).
+- events:   an event delivered to a rule's target carries its `account`, as on AWS (moto's default
+            input template leaves it out).
 - presign:  (presign.py) query-string SigV4 is verified: signature, expiry, the session's rights,
             and for an SSE-KMS object kms:Decrypt on its key (moto never refuses a read for KMS).
 
@@ -39,6 +41,7 @@ from xml.sax.saxutils import escape
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import _RESTError
+from moto.events.utils import EventTemplateParser
 from moto.iam import access_control
 from moto.iam.access_control import IAMPolicy, IAMRequestBase, S3IAMRequest
 from moto.iam.models import get_account_id_from, iam_backends
@@ -274,6 +277,10 @@ def _without_recounting(original):
 
 
 def apply() -> None:
+    EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
+        '{"id": "<id>", "time": <time>, "version": "0", "detail-type": "<detail-type>", "source": "<source>", '
+        '"account": "<account>", "region": "<region>", "resources": <resources>, "detail": <detail>}'
+    )
     IAMRequestBase.check_action_permitted = _check_action_permitted
     IAMRequestBase._create_aws_request = _create_aws_request_with_raw_body
     for name in ("approximate_number_of_messages", "approximate_number_of_messages_not_visible", "approximate_number_of_messages_delayed"):

@@ -37,6 +37,7 @@ pub mod aws;
 pub mod bucket;
 pub mod budget;
 pub mod checks;
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod external_id;

@@ -363,7 +363,12 @@ impl Sweep {
 
     /// The status-change events put on the bus since the last call (their `detail`).
     pub async fn events(&self) -> Vec<Value> {
-        self.drain(&self.audit_url).await.iter().filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok()).map(|event| event["detail"].clone()).collect()
+        self.whole_events().await.into_iter().map(|event| event["detail"].clone()).collect()
+    }
+
+    /// The events put on the bus since the last call, whole, as EventBridge delivers them.
+    pub async fn whole_events(&self) -> Vec<Value> {
+        self.drain(&self.audit_url).await.iter().filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok()).collect()
     }
 
     /// Delivers the queued sweep messages to `revalidate` as Lambda's SQS event source does: up
