@@ -5,10 +5,11 @@
 use std::process::Command;
 
 use aws_sdk_cloudformation::types::Parameter;
-use bucketlink::arn::{KmsKeyArn, Partition, RoleArn};
+use bucketlink::arn::{KmsKeyArn, RoleArn};
 use bucketlink::bucket::BucketName;
 use bucketlink::external_id::ExternalId;
 use bucketlink::ids::{IntegrationId, KeyPrefix};
+use bucketlink::partition::Partition;
 use bucketlink::policy::Grant;
 use bucketlink_testkit::emulator::workspace_root;
 use bucketlink_testkit::fixtures::{assume, create_role_from_cli, unique};

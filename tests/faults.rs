@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use bucketlink::budget;
 use bucketlink::fault::Service;
-use bucketlink_testkit::api::{call, event, Answer};
 use bucketlink_testkit::fixtures::{unique, APP_ORIGIN};
+use bucketlink_testkit::gateway::{call, event, Answer};
 use bucketlink_testkit::proxy::{Fault, Kind};
 use bucketlink_testkit::samples;
 use bucketlink_testkit::{Announcer, Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Proxy, Sweep, Trust};
@@ -93,6 +93,19 @@ async fn timed<T>(work: impl Future<Output = T>) -> (T, Duration) {
     let started = Instant::now();
     let out = work.await;
     (out, started.elapsed())
+}
+
+/// Tries `attempt` every half second until `done` holds of its answer (a failed AssumeRole is
+/// held for a few seconds, so recovery is not instant), for at most 12 s; the last answer.
+async fn eventually<T, F: Future<Output = T>>(mut attempt: impl FnMut() -> F, done: impl Fn(&T) -> bool) -> T {
+    let started = Instant::now();
+    loop {
+        let answer = attempt().await;
+        if done(&answer) || started.elapsed() > Duration::from_secs(12) {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 fn case(service: Service, kind: Kind) -> String {
@@ -251,15 +264,8 @@ async fn signing_when_aws_fails() {
             assert_unavailable(&answer, service, &what);
         }
         scene.proxy.clear();
-        // A failed AssumeRole is held for a few seconds; then it recovers by itself.
-        let started = Instant::now();
-        let recovered = loop {
-            let answer = signing().await;
-            if answer.status == 200 || started.elapsed() > Duration::from_secs(12) {
-                break answer;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
+        // Then it recovers by itself.
+        let recovered = eventually(signing, |answer| answer.status == 200).await;
         assert_eq!(recovered.status, 200, "{what}: {:#}", recovered.body);
         let url = recovered.body["results"][0]["signed_url"].as_str().unwrap();
         assert_eq!(reqwest::get(url).await.unwrap().status(), 200, "{what}: the URL works");
@@ -409,14 +415,8 @@ async fn prevalidating_when_aws_fails() {
         let records: Vec<Value> = scene.items().await.into_iter().filter(|i| i.as_str().is_some_and(|s| s.contains("OBJECT#"))).collect();
         assert!(records.is_empty(), "{what}: no record from AWS's fault: {records:?}");
 
-        let started = Instant::now();
-        let recovered = loop {
-            let answer = prevalidate.invoke(queued.clone()).await.expect("batch");
-            if answer == json!({"batchItemFailures": []}) || started.elapsed() > Duration::from_secs(12) {
-                break answer;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
+        let recovered =
+            eventually(|| async { prevalidate.invoke(queued.clone()).await.expect("batch") }, |answer| *answer == json!({"batchItemFailures": []})).await;
         assert_eq!(recovered, json!({"batchItemFailures": []}), "{what}");
         let items = scene.items().await;
         assert!(items.iter().any(|i| i.as_str().is_some_and(|s| s.contains("OBJECT#") && s.contains("READY"))), "{what}: {items:?}");
@@ -458,14 +458,7 @@ async fn checking_an_import_file_when_aws_fails() {
             }
         }
         scene.proxy.clear();
-        let started = Instant::now();
-        let recovered = loop {
-            let answer = check(&fresh).await;
-            if answer.body["summary"]["ok"] == 2 || started.elapsed() > Duration::from_secs(12) {
-                break answer;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
+        let recovered = eventually(|| check(&fresh), |answer| answer.body["summary"]["ok"] == 2).await;
         assert_eq!(recovered.body["summary"]["ok"], 2, "{what}: {:#}", recovered.body);
         assert_no_secrets([&answer.body, &recovered.body].into_iter().chain(scene.items().await.iter()), &what);
         (what, took)

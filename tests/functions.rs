@@ -1,15 +1,11 @@
 //! Each function binary, under Lambda runtime emulation, answers its real-shaped event from `events/`.
 
 use bucketlink::integration::Status;
-use bucketlink_testkit::emulator::workspace_root;
 use bucketlink_testkit::fixtures::insert_integration;
 use bucketlink_testkit::{Emulator, Function, Provider, Sweep};
 use serde_json::{json, Value};
 
-fn fixture(name: &str) -> Value {
-    let path = workspace_root().join("events").join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists")).expect("fixture is JSON")
-}
+use bucketlink_testkit::events::event as fixture;
 
 fn body(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().expect("body is a string")).expect("body is JSON")

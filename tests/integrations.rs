@@ -2,12 +2,12 @@
 //! against the emulator, with real misconfigurations in a separate customer account.
 
 use bucketlink::ids::TenantId;
-use bucketlink::objects::Inspector;
-use bucketlink::sign::Endpoint;
+use bucketlink::inspection::Inspector;
+use bucketlink::presign::Endpoint;
 use bucketlink::store::Store;
 use bucketlink::sts::CredentialCache;
-use bucketlink_testkit::api::{call, event, Answer};
 use bucketlink_testkit::fixtures::{create_role_from_cli, APP_ORIGIN};
+use bucketlink_testkit::gateway::{call, event, Answer};
 use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Trust};
 use serde_json::{json, Value};
 
@@ -405,6 +405,7 @@ async fn delete_leaves_nothing_of_the_integration_behind() {
     let conn = integration.connection().unwrap();
     let inspector = Inspector::new(
         CredentialCache::new(aws_sdk_sts::Client::new(&api.provider.sdk)),
+        bucketlink::budget::http_client(),
         Endpoint::from_url(Some(&Emulator::shared().endpoint)),
         true,
         Default::default(),
@@ -421,4 +422,30 @@ async fn delete_leaves_nothing_of_the_integration_behind() {
     assert_eq!(items_of(id.clone()).await, 1 + 2 + 1, "the integration, two history entries (attach, refresh), a record");
     assert_eq!(api.call("DELETE", &format!("/integrations/{id}"), None).await.status, 204);
     assert_eq!(items_of(id.clone()).await, 0, "history and records went with it");
+}
+
+/// AWS refuses a read of an SSE-KMS object whose key the role may not use in words that do not
+/// say "KMS": the check must still name the key as the cause, and the grant to add.
+#[tokio::test]
+async fn an_object_under_a_kms_key_the_role_may_not_use_is_named_as_the_cause() {
+    let api = Api::start().await;
+    let (id, customer) = api.create_with_customer(|_, _| {}).await;
+    let key_arn = format!("arn:aws:kms:us-east-1:{CUSTOMER}:key/5c6d7e8f-1234-4abc-8def-0123456789ab");
+    Emulator::shared()
+        .s3(&customer.sdk)
+        .put_object()
+        .bucket(&customer.bucket)
+        .key("rows/secret.txt")
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key_arn)
+        .body(b"encrypted".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let body = json!({"name": "Acme images", "bucket": customer.bucket, "role_arn": customer.role_arn, "prefix": "rows/"});
+    let answer = api.call("PUT", &format!("/integrations/{id}"), Some(body)).await;
+    let read = check(&answer, "object_read");
+    assert_eq!(read["code"], "CANNOT_ACCESS_DATA_ROW", "{read:#}");
+    let fix = read["remediation"].as_str().unwrap();
+    assert!(fix.contains("kms:Decrypt") && fix.contains("KMS key"), "the KMS key is named as the cause: {fix}");
 }

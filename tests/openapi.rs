@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use bucketlink_testkit::api::{call, event};
 use bucketlink_testkit::emulator::workspace_root;
 use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::gateway::{call, event};
 use bucketlink_testkit::{Emulator, Function, Provider};
 use serde_json::{json, Value};
 
@@ -52,7 +52,7 @@ fn handler_routes(source: &str) -> BTreeSet<(String, String)> {
 
 /// Every status the one error mapping (and the API Gateway helpers) can answer.
 fn error_statuses() -> BTreeSet<String> {
-    read("shared/src/api.rs")
+    read("shared/src/problem.rs")
         .split("Problem::new(")
         .skip(1)
         .filter_map(|rest| rest.trim_start().get(..3).filter(|s| s.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned))

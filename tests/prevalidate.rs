@@ -4,10 +4,10 @@
 
 use aws_sdk_dynamodb::Client as Dynamo;
 use bucketlink::ids::{IntegrationId, TenantId};
-use bucketlink::objects::ObjectRecord;
+use bucketlink::record::ObjectRecord;
 use bucketlink::store::Store;
-use bucketlink_testkit::api::{call, event};
 use bucketlink_testkit::fixtures::{permission_document, unique, APP_ORIGIN};
+use bucketlink_testkit::gateway::{call, event};
 use bucketlink_testkit::samples::{self, Sample};
 use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Trust};
 use serde_json::{json, Value};
@@ -58,7 +58,7 @@ impl Setup {
         self.store.object_record(&TenantId::parse(TENANT).unwrap(), &self.id, &self.customer.bucket, key).await.unwrap()
     }
 
-    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> bucketlink_testkit::api::Answer {
+    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> bucketlink_testkit::gateway::Answer {
         call(&self.integrations, event(method, &format!("/integrations/{}{path}", self.id), body.map(|b| b.to_string()).as_deref(), Some(TENANT), &[])).await
     }
 
@@ -91,7 +91,7 @@ async fn every_object_of_a_direct_notification_gets_one_correct_record() {
         assert_eq!(record.key, sample.key, "keys are decoded once");
         assert!(stored_sequencer.is_some());
         let ready = sample.expect_code == "READY";
-        assert_eq!(record.status == bucketlink::objects::ObjectStatus::Ready, ready, "{}", sample.key);
+        assert_eq!(record.status == bucketlink::record::ObjectStatus::Ready, ready, "{}", sample.key);
         assert!(ready || record.reason.len() > 40, "a rejection says what to do: {:?}", record.reason);
     }
     assert!(s.record(outside).await.is_none());

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use bucketlink_testkit::api::{call, event, Answer};
 use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::gateway::{call, event, Answer};
 use bucketlink_testkit::{Customer, Emulator, Function, Provider, Trust};
 use serde_json::{json, Value};
 

@@ -2,9 +2,8 @@
 //! `integrations` and `revalidate` binaries under runtime emulation and real SQS and EventBridge
 //! in the emulator.
 
-use bucketlink_testkit::api::{call, event};
-use bucketlink_testkit::emulator::workspace_root;
 use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::gateway::{call, event};
 use bucketlink_testkit::{Announcer, Emulator, Function, Permissions, Provider, Sweep, Trust};
 use serde_json::{json, Value};
 
@@ -12,7 +11,7 @@ const CUSTOMER: &str = "666666666666";
 const TENANT: &str = "tenant-acme";
 
 fn scheduled() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(workspace_root().join("events/revalidate-schedule.json")).unwrap()).unwrap()
+    bucketlink_testkit::events::event("revalidate-schedule.json")
 }
 
 /// One whole sweep: the schedule fires, the queued batch is handled; returns the batch answer.
@@ -33,7 +32,7 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
     let integrations = Function::start("integrations", &env).await;
     let revalidate = Function::start("revalidate", &env).await;
     let announcer = Announcer::start(&provider, &emu.endpoint, &table, &sweep).await;
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(workspace_root().join("events/schemas/IntegrationStatusChanged.json")).unwrap()).unwrap();
+    let schema = bucketlink_testkit::events::status_changed_schema();
     let validator = jsonschema::validator_for(&schema).expect("the schema is valid JSON Schema");
     // What the bus received: the stream's relay runs after each step, as Lambda runs it. Every
     // event the real binaries publish fits the schema in the repository.

@@ -1,7 +1,7 @@
 """Where moto 5.2 answers unlike AWS in ways bucketlink depends on, make it answer like AWS.
 
 Each patch is named, small, and pinned by a Rust test that shows stock moto getting it wrong
-(tests/emulator.rs starts the launcher once with --stock to prove each patch is needed):
+(tests/emulator_patches.rs starts the launcher once with --stock to prove each patch is needed):
 
 - trust:    AssumeRole evaluates the role's trust policy in the role's own account (moto looks the
             role up in the caller's account and, failing, hands out credentials to anyone).

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode};
 use aws_sigv4::sign::v4;
-use bucketlink::sign::{Endpoint, Signer, Target};
+use bucketlink::presign::{Endpoint, Signer, Target};
 
 const AKID: &str = "ASIAEXAMPLEKEYID0001";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -81,7 +81,7 @@ fn main() {
     let params = v4::SigningParams::builder().identity(&identity).region("eu-west-1").name("s3").time(now).settings(settings).build().unwrap().into();
     let sigv4 = measure(11, &keys, |key| {
         let mut url = String::from("https://acme-data.s3.eu-west-1.amazonaws.com/");
-        bucketlink::s3url::encode_key_into(key, &mut url);
+        bucketlink::encoding::encode_path_into(key, &mut url);
         let request = SignableRequest::new("GET", &url, std::iter::empty(), SignableBody::UnsignedPayload).unwrap();
         let (instructions, _) = sign(request, &params).unwrap().into_parts();
         let mut http = http::Request::builder().uri(&url).body(()).unwrap();

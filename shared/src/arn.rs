@@ -4,43 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// AWS partitions bucketlink serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Partition {
-    #[serde(rename = "aws")]
-    Aws,
-    #[serde(rename = "aws-cn")]
-    AwsCn,
-    #[serde(rename = "aws-us-gov")]
-    AwsUsGov,
-}
-
-impl Partition {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "aws" => Some(Partition::Aws),
-            "aws-cn" => Some(Partition::AwsCn),
-            "aws-us-gov" => Some(Partition::AwsUsGov),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Partition::Aws => "aws",
-            Partition::AwsCn => "aws-cn",
-            Partition::AwsUsGov => "aws-us-gov",
-        }
-    }
-
-    /// The DNS suffix of the partition's service endpoints.
-    pub fn dns_suffix(self) -> &'static str {
-        match self {
-            Partition::AwsCn => "amazonaws.com.cn",
-            Partition::Aws | Partition::AwsUsGov => "amazonaws.com",
-        }
-    }
-}
+use crate::partition::Partition;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArnError {

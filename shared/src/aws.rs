@@ -2,7 +2,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::budget::Profile;
+use crate::budget::{self, Profile};
 use crate::config::Config;
 
 #[derive(Clone, Debug)]
@@ -13,6 +13,8 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    /// Plain HTTP to S3 (presigned URLs, CORS preflights), bounded as `budget` says.
+    pub http: reqwest::Client,
 }
 
 impl Clients {
@@ -31,6 +33,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
+            http: budget::http_client(),
             sdk,
         }
     }

@@ -12,42 +12,23 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_s3::presigning::PresigningConfig;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::arn::RoleArn;
+use crate::aws::Clients;
 use crate::budget::{self, Deadline};
+use crate::config::Config;
 use crate::external_id::ExternalId;
 use crate::fault::{self, Failure, Fault, Service};
 use crate::ids::IntegrationId;
-use crate::integration::{Connection, Status};
+use crate::integration::{CheckResult, CheckStatus, Connection, Status};
+use crate::refusal::Refusal;
 use crate::region::Region;
 use crate::sts::assume_role;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckStatus {
-    Pass,
-    Fail,
-    Warn,
-    Skip,
-    /// No verdict: AWS or the network failed, or the check ran out of time.
-    Error,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckResult {
-    pub name: String,
-    pub status: CheckStatus,
-    pub code: String,
-    pub message: String,
-    pub remediation: Option<String>,
-    pub duration_ms: u64,
-}
-
 /// The outcome of one run of every check.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct CheckRun {
     /// The status the evidence proves; `None` when the run reached no verdict.
     pub verdict: Option<Status>,
     pub checks: Vec<CheckResult>,
@@ -70,6 +51,18 @@ fn verdict(checks: &[CheckResult]) -> Option<Status> {
     }
 }
 
+/// What runs the checks of a connection: `Checker` against AWS; a scripted one in the use
+/// cases' unit tests.
+pub trait Checks: Send + Sync {
+    fn run(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> impl std::future::Future<Output = CheckRun> + Send;
+}
+
+impl Checks for Checker {
+    async fn run(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckRun {
+        Checker::run(self, id, external_id, conn).await
+    }
+}
+
 /// Builds the checks' clients once (per cold start) and runs them for any integration.
 #[derive(Clone, Debug)]
 pub struct Checker {
@@ -81,7 +74,7 @@ pub struct Checker {
     http: reqwest::Client,
 }
 
-const SESSION_SECONDS: i32 = 900;
+const CHECK_SESSION_SECONDS: i32 = 900;
 
 /// The checks, in the order they run.
 pub const NAMES: [&str; 6] = ["role_assumable", "external_id_required", "bucket_region", "list_objects", "object_read", "cors"];
@@ -152,12 +145,17 @@ fn region_from_location(constraint: Option<&str>) -> Option<Region> {
 }
 
 impl Checker {
-    pub fn new(sdk: &SdkConfig, provider_principal: RoleArn, app_origins: Vec<String>, path_style: bool) -> Self {
-        Checker { sts: aws_sdk_sts::Client::new(sdk), sdk: sdk.clone(), provider_principal, app_origins, path_style, http: budget::http_client() }
+    pub fn new(sdk: &SdkConfig, http: reqwest::Client, provider_principal: RoleArn, app_origins: Vec<String>, path_style: bool) -> Self {
+        Checker { sts: aws_sdk_sts::Client::new(sdk), sdk: sdk.clone(), provider_principal, app_origins, path_style, http }
+    }
+
+    /// The checker of a function, from its clients and configuration.
+    pub fn from_clients(clients: &Clients, config: &Config) -> Self {
+        Checker::new(&clients.sdk, clients.http.clone(), config.provider_role_arn.clone(), config.app_origins.clone(), config.s3_path_style)
     }
 
     async fn assume(&self, id: &IntegrationId, conn: &Connection, external_id: Option<&str>) -> Result<Credentials, Failure> {
-        let c = assume_role(&self.sts, id, &conn.role_arn, external_id, &conn.session_policy(), SESSION_SECONDS).await?;
+        let c = assume_role(&self.sts, id, &conn.role_arn, external_id, &conn.session_policy(), CHECK_SESSION_SECONDS).await?;
         let expiry = SystemTime::try_from(c.expiration).ok();
         Ok(Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), expiry, "bucketlink-checks"))
     }
@@ -172,7 +170,7 @@ impl Checker {
     }
 
     /// Every check, within `budget::CHECKS`; each check within `budget::CHECK`.
-    pub async fn run(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> Report {
+    pub async fn run(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckRun {
         let deadline = Deadline::after(budget::CHECKS);
         let mut checks = Vec::with_capacity(6);
         let skip_rest = |checks: &mut Vec<CheckResult>, reason: &str| {
@@ -187,7 +185,7 @@ impl Checker {
         let Some(credentials) = assumed.flatten() else {
             let reason = if reached { "Skipped: the role could not be assumed." } else { "Skipped: whether the role can be assumed is not known yet." };
             skip_rest(&mut checks, reason);
-            return Report { verdict: verdict(&checks), checks, region: None };
+            return CheckRun { verdict: verdict(&checks), checks, region: None };
         };
 
         let (_, insecure) =
@@ -200,7 +198,7 @@ impl Checker {
             _ => {}
         }
         if checks.len() == NAMES.len() {
-            return Report { verdict: verdict(&checks), checks, region: None };
+            return CheckRun { verdict: verdict(&checks), checks, region: None };
         }
 
         let (region, result) = within(&deadline, "bucket_region", Service::S3, self.bucket_region(credentials.clone(), conn)).await;
@@ -208,7 +206,7 @@ impl Checker {
         checks.push(result);
         let Some(region) = region.flatten() else {
             skip_rest(&mut checks, if reached { "Skipped: the bucket's region is unknown." } else { "Skipped: the bucket's region is not known yet." });
-            return Report { verdict: verdict(&checks), checks, region: None };
+            return CheckRun { verdict: verdict(&checks), checks, region: None };
         };
 
         let s3 = self.s3(credentials, &region);
@@ -232,7 +230,7 @@ impl Checker {
             Ok(url) => checks.push(within(&deadline, "cors", Service::S3, async { ((), self.cors(url, readable).await) }).await.1),
             Err(_) => checks.push(skipped("cors", "Skipped: no URL could be signed.")),
         }
-        Report { verdict: verdict(&checks), checks, region: Some(region) }
+        CheckRun { verdict: verdict(&checks), checks, region: Some(region) }
     }
 
     async fn role_assumable(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> (Option<Credentials>, CheckResult) {
@@ -404,33 +402,13 @@ impl Checker {
             Ok(body) => body,
             Err(e) => return timer.inconclusive(&fault::of_http(Service::S3, &e)),
         };
-        let s3_code = fault::s3_error_code(&body);
+        let s3_code = crate::refusal::s3_error_code(&body);
         if let Some(fault) = fault::of_status(Service::S3, status, s3_code) {
             return timer.inconclusive(&fault);
         }
-        let partition = conn.role_arn.partition().as_str();
-        let cause = if s3_code == "InvalidObjectState" {
-            "the object is archived (Glacier Flexible Retrieval or Deep Archive): restore it, or keep data rows in a storage class that is readable at once."
-                .to_owned()
-        } else if s3_code.starts_with("KMS") || body.contains("KMS") {
-            match &conn.kms_key_arn {
-                Some(key) => format!(
-                    "the object is encrypted with a KMS key the role may not use: allow kms:Decrypt on {key} in the role's policy and the key's policy."
-                ),
-                None => "the object is encrypted with a KMS key: set the integration's kms_key_arn and allow kms:Decrypt on that key.".to_owned(),
-            }
-        } else {
-            format!(
-                "the role may not read objects. The permission policy's object resource must end in /* (\"arn:{partition}:s3:::{}/{}*\"), and no bucket policy may deny the role.",
-                conn.bucket, conn.prefix
-            )
-        };
-        timer.done(
-            CheckStatus::Fail,
-            "CANNOT_ACCESS_DATA_ROW",
-            format!("Cannot access data row {key:?}: S3 answered {status} {s3_code}."),
-            Some(format!("Most likely {cause}")),
-        )
+        // One reading of S3's refusal for the checks and the inspections (`refusal`).
+        let fix = Refusal::of(status, &body).unwrap_or(Refusal::AccessDenied).fix(conn, None, None);
+        timer.done(CheckStatus::Fail, "CANNOT_ACCESS_DATA_ROW", format!("Cannot access data row {key:?}: S3 answered {status} {s3_code}."), Some(fix))
     }
 
     /// Whether `origin` may read `url` from a browser: the preflight, and (when S3 lets the

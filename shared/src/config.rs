@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::objects::SizeLimits;
+use crate::arn::RoleArn;
+use crate::media::SizeLimits;
 
 /// A missing or malformed variable: the cold start fails with this one line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub struct Config {
     /// `BUCKETLINK_TABLE`: the DynamoDB table holding all state.
     pub table: String,
     /// `BUCKETLINK_PROVIDER_ROLE_ARN`: the principal customers trust; our functions run as it.
-    pub provider_role_arn: String,
+    pub provider_role_arn: RoleArn,
     /// `BUCKETLINK_APP_ORIGINS`: web origins that a customer's bucket CORS must allow.
     pub app_origins: Vec<String>,
     /// `BUCKETLINK_URL_TTL_SECONDS`: default lifetime of a signed URL (900).
@@ -58,12 +59,15 @@ impl Config {
         Self::from_vars(&std::env::vars().collect())
     }
 
+    /// An optional variable one function cannot do without: its value, or the cold start fails
+    /// with one line naming it.
+    pub fn required_or_exit<'a>(value: Option<&'a str>, name: &'static str) -> &'a str {
+        value.unwrap_or_else(|| exit(&ConfigError::Missing(name)))
+    }
+
     /// For a function's cold start: on a bad environment, print one line naming the variable and exit.
     pub fn from_env_or_exit() -> Self {
-        Self::from_env().unwrap_or_else(|err| {
-            eprintln!("bucketlink cold start failed: {err}");
-            std::process::exit(1)
-        })
+        Self::from_env().unwrap_or_else(|err| exit(&err))
     }
 
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
@@ -72,9 +76,8 @@ impl Config {
         let malformed = |name: &'static str, value: &str, reason: &'static str| ConfigError::Malformed { name, value: value.to_owned(), reason };
 
         let provider_role_arn = required("BUCKETLINK_PROVIDER_ROLE_ARN")?;
-        if !is_role_arn_shape(&provider_role_arn) {
-            return Err(malformed("BUCKETLINK_PROVIDER_ROLE_ARN", &provider_role_arn, "expected arn:<partition>:iam::<12-digit account>:role/<name>"));
-        }
+        let provider_role_arn = RoleArn::parse(&provider_role_arn)
+            .map_err(|_| malformed("BUCKETLINK_PROVIDER_ROLE_ARN", &provider_role_arn, "expected arn:<partition>:iam::<12-digit account>:role/<name>"))?;
 
         let app_origins = match get("BUCKETLINK_APP_ORIGINS") {
             None => return Err(ConfigError::Missing("BUCKETLINK_APP_ORIGINS")),
@@ -151,17 +154,11 @@ impl Config {
             customer_template_url,
         })
     }
-
-    /// The account customers must trust: the provider role's account.
-    pub fn provider_account_id(&self) -> &str {
-        self.provider_role_arn.split(':').nth(4).unwrap_or_default()
-    }
 }
 
-fn is_role_arn_shape(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    matches!(parts.as_slice(), ["arn", "aws" | "aws-cn" | "aws-us-gov", "iam", "", account, resource]
-        if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && resource.starts_with("role/") && resource.len() > 5)
+fn exit(err: &ConfigError) -> ! {
+    eprintln!("bucketlink cold start failed: {err}");
+    std::process::exit(1)
 }
 
 fn is_web_origin(origin: &str) -> bool {
@@ -191,7 +188,7 @@ mod tests {
         assert_eq!(config.table, "bucketlink");
         assert_eq!(config.app_origins, ["https://app.example.com", "http://localhost:3000"]);
         assert_eq!(config.url_ttl, Duration::from_secs(900));
-        assert_eq!(config.provider_account_id(), "111111111111");
+        assert_eq!(config.provider_role_arn.account_id(), "111111111111");
         assert!(!config.s3_path_style);
         assert_eq!(config.sweep_queue_url, None);
         assert_eq!(config.sweep_max_receives, 5);

@@ -161,22 +161,6 @@ pub fn of_http(service: Service, err: &reqwest::Error) -> Fault {
     }
 }
 
-/// The `<Code>` of an S3 XML error body (empty when there is none).
-pub fn s3_error_code(body: &str) -> &str {
-    xml_element(body, "Code")
-}
-
-/// The `<Message>` of an S3 XML error body (empty when there is none).
-pub fn s3_error_message(body: &str) -> &str {
-    xml_element(body, "Message")
-}
-
-fn xml_element<'a>(body: &'a str, name: &str) -> &'a str {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    body.split_once(open.as_str()).and_then(|(_, rest)| rest.split_once(close.as_str())).map(|(value, _)| value).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,13 +176,6 @@ mod tests {
         assert_eq!(of_status(Service::S3, 502, "").unwrap().to_string(), "Amazon S3 did not answer properly (HTTP 502)");
         let ours = of_status(Service::S3, 403, "SignatureDoesNotMatch").unwrap();
         assert!(ours.to_string().contains("refused bucketlink's credentials"), "never the customer's setup: {ours}");
-    }
-
-    #[test]
-    fn s3_error_bodies_are_read() {
-        let body = "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
-        assert_eq!((s3_error_code(body), s3_error_message(body)), ("AccessDenied", "Access Denied"));
-        assert_eq!(s3_error_code("not xml"), "");
     }
 
     #[test]

@@ -16,10 +16,11 @@ use serde::{Deserialize, Serialize};
 use crate::budget::{self, Deadline};
 use crate::error::Error;
 use crate::fault::{Fault, Service};
-use crate::ids::{IntegrationId, TenantId};
+use crate::ids::TenantId;
+use crate::inspection::{Inspect, Inspector};
 use crate::integration::{Connection, Integration};
 use crate::media::DataType;
-use crate::objects::{Inspector, ObjectRecord, ObjectStatus};
+use crate::record::{ObjectRecord, ObjectStatus};
 use crate::s3url;
 use crate::store::Store;
 
@@ -91,26 +92,25 @@ enum Pending {
 }
 
 fn fresh(record: &ObjectRecord) -> bool {
-    let Ok(checked) = time::OffsetDateTime::parse(&record.checked_at, &time::format_description::well_known::Rfc3339) else { return false };
-    (time::OffsetDateTime::now_utc() - checked).unsigned_abs() < RECORD_FRESH_FOR
+    crate::timestamp::age(&record.checked_at).is_some_and(|age| age < RECORD_FRESH_FOR)
 }
 
-async fn inspect(inspector: &Inspector, integration: &Integration, conn: &Connection, key: String) -> (String, Result<ObjectRecord, Fault>) {
+async fn inspect(inspector: &impl Inspect, integration: &Integration, conn: &Connection, key: String) -> (String, Result<ObjectRecord, Fault>) {
     let result = inspector.inspect(integration, conn, &key).await;
     (key, result)
 }
 
 /// The import check, built once per cold start.
 #[derive(Debug)]
-pub struct Importer {
+pub struct Importer<I = Inspector> {
     store: Store,
-    inspector: Inspector,
+    inspector: I,
     /// Rows one tenant may check per minute: one tenant's imports never starve the others.
     rows_per_minute: u64,
 }
 
-impl Importer {
-    pub fn new(store: Store, inspector: Inspector, rows_per_minute: u64) -> Self {
+impl<I: Inspect> Importer<I> {
+    pub fn new(store: Store, inspector: I, rows_per_minute: u64) -> Self {
         Importer { store, inspector, rows_per_minute }
     }
 
@@ -137,7 +137,7 @@ const MAX_ANSWER_BYTES: usize = 5_000_000;
 
 async fn check<'a>(
     store: &Store,
-    inspector: &Inspector,
+    inspector: &impl Inspect,
     rows_per_minute: u64,
     tenant: &TenantId,
     id: &str,
@@ -151,11 +151,8 @@ async fn check<'a>(
         });
     }
     let deadline = Deadline::after(budget::IMPORT);
-    let integration_id = IntegrationId::parse(id).map_err(|_| Error::NotFound(id.to_owned()))?;
-    let integration = deadline
-        .call(Service::DynamoDb, async { store.get(tenant, integration_id.as_str()).await.map_err(Error::from) })
-        .await?
-        .ok_or_else(|| Error::NotFound(id.to_owned()))?;
+    let integration =
+        deadline.call(Service::DynamoDb, async { store.get(tenant, id).await.map_err(Error::from) }).await?.ok_or_else(|| Error::NotFound(id.to_owned()))?;
     let Some(conn) = integration.connection().filter(|_| integration.status.serves_data()) else {
         return Err(Error::NotReady { id: id.to_owned(), status: integration.status.as_str() });
     };
@@ -277,4 +274,145 @@ async fn check<'a>(
         .collect();
     let ok = results.iter().filter(|r| r.status == RowStatus::Ok).count();
     Ok(ImportReport { summary: Summary { total: results.len(), ok, by_code }, results })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The import check's verdicts against scripted DynamoDB answers (aws-smithy-mocks) and a
+    //! scripted inspector: no emulator.
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::arn::RoleArn;
+    use crate::bucket::BucketName;
+    use crate::ids::{IntegrationId, KeyPrefix};
+    use crate::integration::Status;
+    use crate::record::tests::record;
+    use crate::region::Region;
+    use crate::store::to_item;
+
+    const ID: &str = "01JD7ZK3Q4W8X9Y0ABCDEFGHJK";
+
+    /// Inspects by script: `rows/late.jpg` meets an S3 timeout, everything else is a READY image.
+    #[derive(Default, Clone)]
+    struct Scripted {
+        inspected: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Inspect for Scripted {
+        async fn inspect(&self, integration: &Integration, conn: &Connection, key: &str) -> Result<ObjectRecord, Fault> {
+            self.inspected.lock().unwrap().push(key.to_owned());
+            if key == "rows/late.jpg" {
+                return Err(Fault::TimedOut(Service::S3));
+            }
+            Ok(record(integration.id.as_str(), conn.bucket.as_str(), key, "READY", &crate::timestamp::now()))
+        }
+    }
+
+    fn integration() -> Integration {
+        let mut i = Integration::new(
+            TenantId::parse("acme").unwrap(),
+            "x".into(),
+            Some(BucketName::parse("acme-data").unwrap()),
+            KeyPrefix::parse("rows/").unwrap(),
+            None,
+        );
+        i.id = IntegrationId::parse(ID).unwrap();
+        i.role_arn = Some(RoleArn::parse("arn:aws:iam::222222222222:role/r").unwrap());
+        i.region = Some(Region::parse("eu-west-1").unwrap());
+        i.status = Status::Healthy;
+        i
+    }
+
+    fn stored(r: &ObjectRecord) -> crate::store::Item {
+        crate::store::Item::from([
+            ("pk".to_owned(), AttributeValue::S("TENANT#acme".into())),
+            ("sk".to_owned(), AttributeValue::S(format!("OBJECT#{ID}#{}", r.key))),
+            ("record".to_owned(), AttributeValue::S(serde_json::to_string(r).unwrap())),
+        ])
+    }
+
+    fn importer(quota_left: bool, inspector: Scripted) -> Importer<Scripted> {
+        let integration = integration();
+        let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || GetItemOutput::builder().set_item(Some(to_item(&integration))).build());
+        let quota = if quota_left {
+            mock!(aws_sdk_dynamodb::Client::update_item).then_output(|| UpdateItemOutput::builder().build())
+        } else {
+            mock!(aws_sdk_dynamodb::Client::update_item).then_error(|| {
+                let meta = aws_sdk_dynamodb::error::ErrorMetadata::builder().code("ConditionalCheckFailedException").build();
+                UpdateItemError::ConditionalCheckFailedException(ConditionalCheckFailedException::builder().meta(meta).build())
+            })
+        };
+        // A fresh record of rows/fresh.jpg (rejected: archived) and a stale one of rows/stale.jpg.
+        let two_hours_ago = crate::timestamp::rfc3339(std::time::SystemTime::now() - Duration::from_secs(7200));
+        let records = vec![
+            stored(&record(ID, "acme-data", "rows/fresh.jpg", "OBJECT_ARCHIVED", &crate::timestamp::now())),
+            stored(&record(ID, "acme-data", "rows/stale.jpg", "OBJECT_ARCHIVED", &two_hours_ago)),
+        ];
+        let batch = mock!(aws_sdk_dynamodb::Client::batch_get_item).then_output(move || BatchGetItemOutput::builder().responses("t", records.clone()).build());
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &quota, &batch]);
+        Importer::new(Store::new(client, "t"), inspector, 50_000)
+    }
+
+    fn rows(rows: &[(&str, &str, Option<&str>)]) -> String {
+        let rows: Vec<serde_json::Value> = rows.iter().map(|(k, url, m)| serde_json::json!({"global_key": k, "row_data": url, "media_type": m})).collect();
+        serde_json::json!({"rows": rows}).to_string()
+    }
+
+    #[tokio::test]
+    async fn each_row_gets_its_verdict_and_fresh_records_spare_a_read() {
+        let inspector = Scripted::default();
+        let importer = importer(true, inspector.clone());
+        let body = rows(&[
+            ("a", "s3://acme-data/rows/fresh.jpg", None),
+            ("b", "s3://acme-data/rows/stale.jpg", None),
+            ("c", "https://acme-data.s3.eu-west-1.amazonaws.com/rows/new.jpg", Some("video")),
+            ("d", "s3://acme-data/rows/late.jpg", None),
+            ("a", "s3://acme-data/rows/other.jpg", None),
+            ("", "s3://acme-data/rows/x.jpg", None),
+            ("e", "s3://someone-else/rows/x.jpg", None),
+            ("f", "https://acme-data.s3.us-west-2.amazonaws.com/rows/x.jpg", None),
+            ("g", "s3://acme-data/rows/x.jpg", Some("spreadsheet")),
+            ("h", "s3://acme-data/elsewhere/x.jpg", None),
+        ]);
+        let request: ImportRequest = serde_json::from_str(&body).unwrap();
+        let report = importer.check(&TenantId::parse("acme").unwrap(), ID, &request).await.unwrap();
+        let verdicts: Vec<(&str, Option<&str>)> = report.results.iter().map(|r| (r.global_key, r.code.as_deref())).collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("a", Some("OBJECT_ARCHIVED")),
+                ("b", None),
+                ("c", Some("MEDIA_TYPE_MISMATCH")),
+                ("d", Some("OBJECT_NOT_CHECKED")),
+                ("a", Some("DUPLICATE_GLOBAL_KEY")),
+                ("", Some("MISSING_GLOBAL_KEY")),
+                ("e", Some("URL_WRONG_BUCKET")),
+                ("f", Some("REGION_MISMATCH")),
+                ("g", Some("INVALID_MEDIA_TYPE")),
+                ("h", Some("URL_OUTSIDE_PREFIX")),
+            ]
+        );
+        assert!(report.results[3].message.as_deref().unwrap().contains("Amazon S3 did not answer in time"));
+        let mut inspected = inspector.inspected.lock().unwrap().clone();
+        inspected.sort();
+        assert_eq!(inspected, ["rows/late.jpg", "rows/new.jpg", "rows/stale.jpg"], "the fresh record is used as it is; the stale one is read again");
+        assert_eq!((report.summary.total, report.summary.ok), (10, 1));
+    }
+
+    #[tokio::test]
+    async fn a_tenant_past_its_rows_for_the_minute_waits() {
+        let importer = importer(false, Scripted::default());
+        let body = rows(&[("a", "s3://acme-data/rows/new.jpg", None)]);
+        let request: ImportRequest = serde_json::from_str(&body).unwrap();
+        let refused = importer.check(&TenantId::parse("acme").unwrap(), ID, &request).await;
+        assert!(matches!(refused, Err(Error::RateLimited { retry_after, .. }) if (1..=60).contains(&retry_after)), "{refused:?}");
+    }
 }

@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use crate::arn::{KmsKeyArn, RoleArn};
 use crate::bucket::BucketName;
-use crate::checks::CheckResult;
 use crate::external_id::ExternalId;
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
 use crate::region::Region;
@@ -42,6 +41,27 @@ impl Status {
     pub fn serves_data(self) -> bool {
         self == Status::Healthy
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    Warn,
+    Skip,
+    /// No verdict: AWS or the network failed, or the check ran out of time.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub status: CheckStatus,
+    pub code: String,
+    pub message: String,
+    pub remediation: Option<String>,
+    pub duration_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,7 +104,7 @@ pub struct Connection {
 impl Integration {
     /// A new integration awaiting its role, with a fresh id and external ID.
     pub fn new(tenant: TenantId, name: String, bucket: Option<BucketName>, prefix: KeyPrefix, kms_key_arn: Option<KmsKeyArn>) -> Self {
-        let now = now_rfc3339();
+        let now = crate::timestamp::now();
         Integration {
             id: IntegrationId::generate(),
             tenant,
@@ -116,12 +136,4 @@ impl Connection {
     pub fn session_policy(&self) -> String {
         crate::policy::session_policy(self.role_arn.partition(), &self.bucket, &self.prefix, self.kms_key_arn.as_ref())
     }
-}
-
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

@@ -211,6 +211,57 @@ pub fn mismatches(key: &str, content_type: Option<&str>, sniffed: Sniffed) -> Ve
     notes
 }
 
+/// Upper size per data type; set with `BUCKETLINK_MAX_OBJECT_BYTES` (`image=100MiB,video=20GiB`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeLimits([u64; 7]);
+
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+impl Default for SizeLimits {
+    fn default() -> Self {
+        // Order of DataType::ALL: image, video, audio, text, document, html, geospatial.
+        SizeLimits([100 * MIB, 20 * GIB, 2 * GIB, 50 * MIB, 500 * MIB, 50 * MIB, 10 * GIB])
+    }
+}
+
+impl SizeLimits {
+    pub fn of(&self, data_type: DataType) -> u64 {
+        self.0[DataType::ALL.iter().position(|t| *t == data_type).unwrap_or_default()]
+    }
+
+    /// `type=size` pairs separated by commas; sizes in bytes or with KiB/MiB/GiB; unnamed types keep their default.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut limits = SizeLimits::default();
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, size) = pair.split_once('=').ok_or_else(|| format!("{pair:?} is not type=size"))?;
+            let data_type = DataType::ALL.into_iter().find(|t| t.as_str() == name.trim()).ok_or_else(|| format!("unknown data type {name:?}"))?;
+            let size = size.trim();
+            let (digits, unit) = size.find(|c: char| !c.is_ascii_digit()).map_or((size, ""), |i| size.split_at(i));
+            let factor = match unit {
+                "" | "B" => 1,
+                "KiB" => 1 << 10,
+                "MiB" => MIB,
+                "GiB" => GIB,
+                _ => return Err(format!("unknown size unit {unit:?} (use B, KiB, MiB or GiB)")),
+            };
+            let bytes = digits.parse::<u64>().ok().and_then(|d| d.checked_mul(factor)).filter(|b| *b > 0).ok_or_else(|| format!("bad size {size:?}"))?;
+            limits.0[DataType::ALL.iter().position(|t| *t == data_type).unwrap_or_default()] = bytes;
+        }
+        Ok(limits)
+    }
+}
+
+/// A size as people write it (1.5 KiB, 3.0 GiB).
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= GIB => format!("{:.1} GiB", b as f64 / GIB as f64),
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
+        b if b >= 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +354,23 @@ mod tests {
         assert!(mismatches("map.tif", Some("image/tiff"), geo).is_empty());
         let geojson = sniff(br#"{"type":"Feature"}"#).unwrap();
         assert!(mismatches("x.geojson", Some("text/plain"), geojson).is_empty());
+    }
+
+    #[test]
+    fn size_limits_parse_with_units_and_keep_defaults() {
+        let limits = SizeLimits::parse("image=5MiB, text=1024").unwrap();
+        assert_eq!(limits.of(DataType::Image), 5 * MIB);
+        assert_eq!(limits.of(DataType::Text), 1024);
+        assert_eq!(limits.of(DataType::Video), 20 * GIB);
+        for bad in ["image", "pictures=5", "image=5TB", "image=0", "image=x"] {
+            assert!(SizeLimits::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(3 * GIB / 2), "1.5 GiB");
     }
 }

@@ -55,7 +55,7 @@ struct S3Record {
 #[derive(Deserialize)]
 struct S3Entity {
     bucket: Named,
-    object: S3Object,
+    object: EventObject,
 }
 
 #[derive(Deserialize)]
@@ -64,7 +64,7 @@ struct Named {
 }
 
 #[derive(Deserialize)]
-struct S3Object {
+struct EventObject {
     key: String,
     size: Option<u64>,
     #[serde(rename = "eTag", alias = "etag")]
@@ -90,10 +90,10 @@ struct BridgeEvent {
 #[derive(Deserialize)]
 struct BridgeDetail {
     bucket: Named,
-    object: S3Object,
+    object: EventObject,
 }
 
-fn created(bucket: String, object: S3Object) -> Result<ObjectCreated, BadEvent> {
+fn created(bucket: String, object: EventObject) -> Result<ObjectCreated, BadEvent> {
     let key = decode_event_key(&object.key).map_err(|e| BadEvent(e.to_string()))?;
     Ok(ObjectCreated { bucket, key, size: object.size, etag: object.etag, sequencer: object.sequencer })
 }
@@ -147,21 +147,7 @@ pub struct BadKey(pub usize);
 
 /// Decodes an S3 event key exactly once: `+` is a space, `%XX` a byte, and the bytes must be UTF-8.
 pub fn decode_event_key(raw: &str) -> Result<String, BadKey> {
-    let bad = || BadKey(raw.len());
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut input = raw.bytes();
-    while let Some(b) = input.next() {
-        match b {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hi = input.next().and_then(|c| (c as char).to_digit(16)).ok_or_else(bad)?;
-                let lo = input.next().and_then(|c| (c as char).to_digit(16)).ok_or_else(bad)?;
-                bytes.push((hi * 16 + lo) as u8);
-            }
-            other => bytes.push(other),
-        }
-    }
-    String::from_utf8(bytes).map_err(|_| bad())
+    crate::encoding::decode(raw, crate::encoding::Plus::Space).ok_or(BadKey(raw.len()))
 }
 
 #[cfg(test)]
@@ -169,8 +155,13 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+        let text = match name {
+            "prevalidate-s3-put.json" => include_str!("../../events/prevalidate-s3-put.json"),
+            "prevalidate-eventbridge.json" => include_str!("../../events/prevalidate-eventbridge.json"),
+            "prevalidate-sqs.json" => include_str!("../../events/prevalidate-sqs.json"),
+            other => panic!("no events/{other}"),
+        };
+        serde_json::from_str(text).unwrap()
     }
 
     #[test]

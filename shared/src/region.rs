@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::arn::Partition;
+use crate::partition::Partition;
 
 const KNOWN: [&str; 37] = [
     "us-east-1",
@@ -79,13 +79,7 @@ impl Region {
     }
 
     pub fn partition(&self) -> Partition {
-        if self.0.starts_with("cn-") {
-            Partition::AwsCn
-        } else if self.0.starts_with("us-gov-") {
-            Partition::AwsUsGov
-        } else {
-            Partition::Aws
-        }
+        Partition::of_region(&self.0)
     }
 
     pub fn us_east_1() -> Self {

@@ -11,13 +11,14 @@
 
 use std::fmt::Write as _;
 
-use crate::arn::Partition;
 use crate::bucket::{BucketError, BucketName};
+use crate::encoding::{self, encode_path_into, Plus};
 use crate::ids::KeyPrefix;
+use crate::partition::Partition;
 use crate::region::Region;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Object {
+pub struct ObjectUrl {
     pub bucket: BucketName,
     /// Known when the URL names it (regional endpoints); `None` for global and `s3://` forms.
     pub region: Option<Region>,
@@ -99,7 +100,7 @@ impl Addressing {
 }
 
 /// Where the S3 endpoint labels end and what they say.
-struct Endpoint {
+struct HostParts {
     /// Host labels before the service label: the bucket, for virtual-hosted URLs.
     bucket_labels: usize,
     region: Option<Region>,
@@ -112,9 +113,9 @@ fn region_label(s: &str) -> Option<Region> {
     Region::parse(s).ok()
 }
 
-fn endpoint(labels: &[&str], partition: Partition) -> Option<Endpoint> {
+fn host_parts(labels: &[&str], partition: Partition) -> Option<HostParts> {
     let n = labels.len();
-    let at = |i: usize, bucket_labels: usize, region: Option<Region>| Some((i, Endpoint { bucket_labels, region }));
+    let at = |i: usize, bucket_labels: usize, region: Option<Region>| Some((i, HostParts { bucket_labels, region }));
     let found = if n >= 3 && labels[n - 3] == "s3" && labels[n - 2] == "dualstack" {
         at(n - 3, n - 3, Some(region_label(labels[n - 1])?))
     } else if n >= 2 && matches!(labels[n - 2], "s3" | "s3-fips") && region_label(labels[n - 1]).is_some() {
@@ -136,52 +137,12 @@ fn endpoint(labels: &[&str], partition: Partition) -> Option<Endpoint> {
     }
 }
 
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+/// A key (or bucket) in an HTTPS URL's path, decoded exactly once; `+` stays a plus sign.
+fn decode_key(raw: &str) -> Result<String, UrlError> {
+    encoding::decode(raw, Plus::Plus).ok_or(UrlError::Encoding)
 }
 
-/// Percent-decodes exactly once; `+` is a plus sign in a URL path.
-pub fn percent_decode(s: &str) -> Result<String, UrlError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex).ok_or(UrlError::Encoding)?;
-            let lo = bytes.get(i + 2).copied().and_then(hex).ok_or(UrlError::Encoding)?;
-            out.push(hi * 16 + lo);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| UrlError::Encoding)
-}
-
-/// S3's URI encoding of a key in a path: every byte but `A-Za-z0-9-_.~` and `/` as `%XX`.
-pub fn encode_key_into(key: &str, out: &mut String) {
-    const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let bytes = key.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/')) {
-            // Runs of safe (ASCII) bytes are copied at once; only escapes go byte by byte.
-            if start < i {
-                out.push_str(&key[start..i]);
-            }
-            out.push('%');
-            out.push(UPPER_HEX[(b >> 4) as usize] as char);
-            out.push(UPPER_HEX[(b & 15) as usize] as char);
-            start = i + 1;
-        }
-    }
-    if start < bytes.len() {
-        out.push_str(&key[start..]);
-    }
-}
-
-pub fn parse(input: &str) -> Result<S3Object, UrlError> {
+pub fn parse(input: &str) -> Result<ObjectUrl, UrlError> {
     let input = input.trim();
     let (scheme, rest) = input.split_once("://").ok_or(UrlError::NotAUrl)?;
     match scheme.to_ascii_lowercase().as_str() {
@@ -191,15 +152,15 @@ pub fn parse(input: &str) -> Result<S3Object, UrlError> {
     }
 }
 
-fn parse_s3_uri(rest: &str) -> Result<S3Object, UrlError> {
+fn parse_s3_uri(rest: &str) -> Result<ObjectUrl, UrlError> {
     let (bucket, key) = rest.split_once('/').ok_or(UrlError::EmptyKey)?;
     if key.is_empty() {
         return Err(UrlError::EmptyKey);
     }
-    Ok(S3Object { bucket: BucketName::parse(bucket)?, region: None, key: key.to_owned() })
+    Ok(ObjectUrl { bucket: BucketName::parse(bucket)?, region: None, key: key.to_owned() })
 }
 
-fn parse_http(rest: &str) -> Result<S3Object, UrlError> {
+fn parse_http(rest: &str) -> Result<ObjectUrl, UrlError> {
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, after) = rest.split_at(authority_end);
     if authority.contains('@') {
@@ -234,24 +195,24 @@ fn parse_http(rest: &str) -> Result<S3Object, UrlError> {
     if labels.contains(&"s3-object-lambda") {
         return Err(UrlError::ObjectLambda);
     }
-    let endpoint = endpoint(&labels, partition).ok_or_else(not_s3)?;
+    let endpoint = host_parts(&labels, partition).ok_or_else(not_s3)?;
     let path = path.strip_prefix('/').unwrap_or(path);
     let (bucket, raw_key) = if endpoint.bucket_labels > 0 {
         (labels[..endpoint.bucket_labels].join("."), path)
     } else {
         let (bucket, key) = path.split_once('/').ok_or(UrlError::EmptyKey)?;
-        (percent_decode(bucket)?, key)
+        (decode_key(bucket)?, key)
     };
     let bucket = BucketName::parse(&bucket)?;
-    let key = percent_decode(raw_key)?;
+    let key = decode_key(raw_key)?;
     if key.is_empty() {
         return Err(UrlError::EmptyKey);
     }
-    Ok(S3Object { bucket, region: endpoint.region, key })
+    Ok(ObjectUrl { bucket, region: endpoint.region, key })
 }
 
 /// Parses and checks that the URL names an object this integration may read.
-pub fn parse_for(input: &str, bucket: &BucketName, prefix: &KeyPrefix) -> Result<S3Object, UrlError> {
+pub fn parse_for(input: &str, bucket: &BucketName, prefix: &KeyPrefix) -> Result<ObjectUrl, UrlError> {
     let object = parse(input)?;
     if &object.bucket != bucket {
         return Err(UrlError::WrongBucket { expected: bucket.to_string(), found: object.bucket.to_string() });
@@ -262,7 +223,7 @@ pub fn parse_for(input: &str, bucket: &BucketName, prefix: &KeyPrefix) -> Result
     Ok(object)
 }
 
-impl S3Object {
+impl ObjectUrl {
     /// The canonical HTTPS URL of the object in `region`.
     pub fn url(&self, region: &Region, addressing: Addressing) -> String {
         let suffix = region.partition().dns_suffix();
@@ -275,7 +236,7 @@ impl S3Object {
                 let _ = write!(url, "https://s3.{region}.{suffix}/{}/", self.bucket);
             }
         }
-        encode_key_into(&self.key, &mut url);
+        encode_path_into(&self.key, &mut url);
         url
     }
 
@@ -414,8 +375,8 @@ mod tests {
         assert_eq!(o.s3_uri(), "s3://acme-data/images/cat 1+2.jpg");
     }
 
-    fn objects() -> impl Strategy<Value = S3Object> {
-        (bucket_names(), regions(), "\\PC{1,60}|[ -~]{1,60}|[a-z/]{1,10}//[%+ ]{1,5}").prop_map(|(bucket, region, key)| S3Object {
+    fn objects() -> impl Strategy<Value = ObjectUrl> {
+        (bucket_names(), regions(), "\\PC{1,60}|[ -~]{1,60}|[a-z/]{1,10}//[%+ ]{1,5}").prop_map(|(bucket, region, key)| ObjectUrl {
             bucket,
             region: Some(region),
             key,

@@ -7,8 +7,8 @@
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
 
-use crate::checks::CheckStatus;
 use crate::fault::{self, Failure, Fault, Service};
+use crate::integration::CheckStatus;
 use crate::integration::{Integration, Status};
 
 pub const SOURCE: &str = "bucketlink";
@@ -112,8 +112,8 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::CheckResult;
     use crate::ids::{KeyPrefix, TenantId};
+    use crate::integration::CheckResult;
 
     fn integration(status: Status, version: u64) -> Integration {
         let mut i = Integration::new(TenantId::parse("acme").unwrap(), "x".into(), None, KeyPrefix::default(), None);

@@ -15,16 +15,16 @@ use crate::external_id::ExternalId;
 use crate::fault::{self, Failure, Fault, Service};
 use crate::ids::IntegrationId;
 use crate::integration::Connection;
-use crate::sign::Signer;
+use crate::presign::Signer;
 
 /// Credentials are never used closer to their expiry than this.
 pub const SAFETY_MARGIN: Duration = Duration::from_secs(60);
-const SESSION_SECONDS: i32 = 3600;
+const SIGNING_SESSION_SECONDS: i32 = 3600;
 /// The longest lifetime a cached session is kept fresh for. A URL asked to live (nearly) as long
 /// as a whole session would otherwise re-assume the role on every request; such a URL gets what
 /// the credentials have left instead (`url_lifetime`, reported in `expires_at`), and the role is
 /// assumed again at most once per five minutes.
-const LONGEST_COVERED: Duration = Duration::from_secs(SESSION_SECONDS as u64 - 300 - SAFETY_MARGIN.as_secs());
+const LONGEST_COVERED: Duration = Duration::from_secs(SIGNING_SESSION_SECONDS as u64 - 300 - SAFETY_MARGIN.as_secs());
 
 /// How long a failed AssumeRole is the answer for the same integration.
 const FAILURE_HELD: Duration = Duration::from_secs(5);
@@ -93,7 +93,7 @@ impl CredentialCache {
     }
 
     async fn assume(&self, id: &IntegrationId, role: &RoleArn, external_id: &ExternalId, session_policy: String) -> Result<Session, Failure> {
-        let credentials = assume_role(&self.sts, id, role, Some(external_id.as_str()), &session_policy, SESSION_SECONDS).await?;
+        let credentials = assume_role(&self.sts, id, role, Some(external_id.as_str()), &session_policy, SIGNING_SESSION_SECONDS).await?;
         let expires_at = SystemTime::try_from(credentials.expiration).unwrap_or_else(|_| SystemTime::now());
         Ok(Session {
             signer: Signer::new(&credentials.access_key_id, &credentials.secret_access_key, Some(&credentials.session_token)),

@@ -4,7 +4,7 @@
 //!
 //! Safe to run twice at once or to kill half way: a message only names an integration; handling
 //! it reads the integration fresh, runs the checks, and saves conditionally on its version
-//! (`Service::revalidate`), so a repeated message repeats a check and nothing else.
+//! (`Integrations::revalidate`), so a repeated message repeats a check and nothing else.
 //!
 //! When AWS does not answer properly the checks reach no verdict: the message then changes
 //! nothing and goes back to the queue with a growing, jittered delay; its last attempt records
@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::fault::{self, Failure, Fault, Service as Aws};
 use crate::ids::{IntegrationId, TenantId};
 use crate::integration::Status;
-use crate::service::{KeepInconclusive, Service};
+use crate::integrations::{Integrations, KeepInconclusive};
 use crate::store::{Store, SCAN_SEGMENTS};
 
 /// What one sweep queue message names.
@@ -163,7 +163,7 @@ pub enum Outcome {
 
 /// Checks one integration again. `last_try`: no redelivery follows, so a run without a verdict
 /// is written down instead of being retried.
-pub async fn revalidate(service: &Service, item: &SweepItem, last_try: bool) -> Result<Outcome, Error> {
+pub async fn revalidate(service: &Integrations, item: &SweepItem, last_try: bool) -> Result<Outcome, Error> {
     let keep = if last_try { KeepInconclusive::Yes } else { KeepInconclusive::No };
     let Some(checked) = service.revalidate(&item.tenant, item.id.as_str(), keep).await? else { return Ok(Outcome::Gone) };
     Ok(match (checked.conclusive, checked.saved) {
@@ -187,7 +187,7 @@ pub fn retry_delay(receive_count: u32, jitter: f64) -> Duration {
 /// Handles one batch of sweep messages with bounded concurrency; returns the ids of the messages
 /// to deliver again (SQS retries those alone, after `retry_delay`; a message that cannot be read
 /// at all ends in the dead-letter queue after its last attempt).
-pub async fn handle_batch(service: &Service, sqs: &aws_sdk_sqs::Client, queue_url: &str, max_receives: u32, messages: Vec<Delivery>) -> Vec<String> {
+pub async fn handle_batch(service: &Integrations, sqs: &aws_sdk_sqs::Client, queue_url: &str, max_receives: u32, messages: Vec<Delivery>) -> Vec<String> {
     use futures_util::stream::{self, StreamExt};
     let outcomes = stream::iter(messages)
         .map(|delivery| async move {

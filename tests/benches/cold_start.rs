@@ -7,15 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use bucketlink_testkit::emulator::workspace_root;
 use bucketlink_testkit::{Emulator, Function, Mode, Provider, Sweep};
-use serde_json::Value;
 
 const STARTS: usize = 20;
 
-fn fixture(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(workspace_root().join("events").join(name)).unwrap()).unwrap()
-}
+use bucketlink_testkit::events::event as fixture;
 
 #[tokio::main]
 async fn main() {

@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use bucketlink_testkit::api::event;
 use bucketlink_testkit::fixtures::APP_ORIGIN;
+use bucketlink_testkit::gateway::event;
 use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Mode, Provider, Trust};
 use serde_json::json;
 

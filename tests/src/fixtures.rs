@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use bucketlink::bucket::BucketName;
 use bucketlink::ids::{KeyPrefix, TenantId};
 use bucketlink::integration::{Integration, Status};
-use bucketlink::store::Store;
+use bucketlink::store::{Store, BY_BUCKET_INDEX, TTL_ATTRIBUTE};
 
 use crate::emulator::{Account, Emulator};
 
@@ -92,10 +92,41 @@ impl Provider {
         ]
     }
 
-    /// A fresh table with our schema, created as the provider.
+    /// A fresh table with our schema (what `template.yaml` declares: keys, the `by_bucket`
+    /// index, the stream, the TTL attribute), created as the provider.
     pub async fn table(&self) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+            StreamSpecification, StreamViewType, TimeToLiveSpecification,
+        };
         let name = unique("bucketlink");
-        Store::new(aws_sdk_dynamodb::Client::new(&self.sdk), &name).create_table().await.expect("create table");
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
+        let attr = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute");
+        let by_bucket = GlobalSecondaryIndex::builder()
+            .index_name(BY_BUCKET_INDEX)
+            .key_schema(key("bucket", KeyType::Hash))
+            .key_schema(key("pk", KeyType::Range))
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .expect("index");
+        let stream = StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewAndOldImages).build().expect("stream");
+        client
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .attribute_definitions(attr("bucket"))
+            .global_secondary_indexes(by_bucket)
+            .stream_specification(stream)
+            .send()
+            .await
+            .expect("create table");
+        let ttl = TimeToLiveSpecification::builder().enabled(true).attribute_name(TTL_ATTRIBUTE).build().expect("ttl");
+        client.update_time_to_live().table_name(&name).time_to_live_specification(ttl).send().await.expect("table TTL");
         name
     }
 }
@@ -477,7 +508,7 @@ pub async fn connect(
     account: &str,
     prepare: impl FnOnce(&mut CustomerSpec),
 ) -> Connected {
-    use crate::api::{call, event};
+    use crate::gateway::{call, event};
     let created = call(integrations, event("POST", "/integrations", Some("{\"name\": \"Acme\"}"), Some(tenant), &[])).await;
     let id = created.body["id"].as_str().expect("an integration id").to_owned();
     let mut spec = CustomerSpec::new(account, Trust::ExternalId(created.body["external_id"].as_str().expect("an external id").to_owned()));

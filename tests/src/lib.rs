@@ -1,9 +1,10 @@
 //! bucketlink's test harness: the local AWS emulator (started per test binary, like a test
 //! container), fixtures for the provider and customer accounts, and a Lambda Runtime API host.
 
-pub mod api;
 pub mod emulator;
+pub mod events;
 pub mod fixtures;
+pub mod gateway;
 pub mod proxy;
 pub mod runtime;
 pub mod samples;

@@ -14,8 +14,8 @@ use bucketlink::budget::Profile;
 use bucketlink::checks::Checker;
 use bucketlink::ids::{KeyPrefix, TenantId};
 use bucketlink::integration::{Integration, Status};
+use bucketlink::integrations::Integrations;
 use bucketlink::region::Region;
-use bucketlink::service::Service;
 use bucketlink::store::Store;
 use bucketlink::sweep::{dispatch, handle_batch, Delivery};
 use futures_util::stream::{self, StreamExt};
@@ -105,8 +105,8 @@ pub async fn run(emu: &Emulator, integrations: usize, accounts: usize, workers: 
     let principal = RoleArn::parse(&provider.role_arn).expect("provider role");
     // The clients a function builds: the same timeouts and retries.
     let sdk = Profile::Background.apply(&provider.sdk);
-    let checker = Checker::new(&sdk, principal.clone(), vec![APP_ORIGIN.to_owned()], true);
-    let service = Service::new(store.clone(), checker, principal);
+    let checker = Checker::new(&sdk, bucketlink::budget::http_client(), principal.clone(), vec![APP_ORIGIN.to_owned()], true);
+    let service = Integrations::new(store.clone(), checker, principal);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let announcer = Announcer::start(&provider, &emu.endpoint, &table, &sweep).await;
     announcer.pump().await;

@@ -1,19 +1,17 @@
 //! The integrations API (API Gateway HTTP API, payload v2): parse, call `bucketlink`, shape the response.
 
 use apigw::{header, idempotent, outcome, problem, respond, route, tenant, Answer};
-use bucketlink::api::{parse_body, parse_body_up_to, Problem};
-use bucketlink::arn::RoleArn;
+use apigw::{parse_body, parse_body_up_to};
 use bucketlink::aws::Clients;
 use bucketlink::budget::Profile;
 use bucketlink::checks::Checker;
 use bucketlink::config::Config;
 use bucketlink::ids::TenantId;
 use bucketlink::import::{self, ImportRequest, Importer};
-use bucketlink::objects::Inspector;
-use bucketlink::service::{AttachRequest, CreateRequest, LintRequest, RecordsQuery, Service};
-use bucketlink::sign::Endpoint;
+use bucketlink::inspection::Inspector;
+use bucketlink::integrations::{AttachRequest, CreateRequest, Integrations, LintRequest, RecordsQuery};
+use bucketlink::problem::Problem;
 use bucketlink::store::Store;
-use bucketlink::sts::CredentialCache;
 use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
 
 #[tokio::main]
@@ -21,18 +19,15 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
     let clients = Clients::from_env(&config, Profile::Background).await;
-    let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
-    let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
     let store = Store::new(clients.dynamodb.clone(), &config.table);
-    let service = Service::new(store.clone(), checker, principal).with_customer_template(config.customer_template_url.clone());
-    let endpoint = Endpoint::from_url(clients.sdk.endpoint_url());
-    let inspector = Inspector::new(CredentialCache::new(clients.sts.clone()), endpoint, config.s3_path_style, config.object_limits.clone());
-    let importer = Importer::new(store, inspector, config.import_rows_per_minute);
+    let service = Integrations::new(store.clone(), Checker::from_clients(&clients, &config), config.provider_role_arn.clone())
+        .with_customer_template(config.customer_template_url.clone());
+    let importer = Importer::new(store, Inspector::from_clients(&clients, &config), config.import_rows_per_minute);
     let (service, importer) = (&service, &importer);
     run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, importer, request).await) })).await
 }
 
-async fn handle(service: &Service, importer: &Importer, request: Request) -> Response<Body> {
+async fn handle(service: &Integrations, importer: &Importer, request: Request) -> Response<Body> {
     let Some(tenant) = tenant(&request) else { return problem(&Problem::unauthenticated()) };
     let (method, segments) = route(&request);
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -67,7 +62,7 @@ fn limit(request: &Request) -> Result<i32, Answer> {
     }
 }
 
-async fn list(service: &Service, tenant: &TenantId, request: &Request) -> Answer {
+async fn list(service: &Integrations, tenant: &TenantId, request: &Request) -> Answer {
     let limit = match limit(request) {
         Ok(limit) => limit,
         Err(problem) => return problem,
@@ -75,7 +70,7 @@ async fn list(service: &Service, tenant: &TenantId, request: &Request) -> Answer
     outcome(200, service.list(tenant, limit, request.query_string_parameters().first("cursor")).await)
 }
 
-async fn records(service: &Service, tenant: &TenantId, id: &str, request: &Request) -> Answer {
+async fn records(service: &Integrations, tenant: &TenantId, id: &str, request: &Request) -> Answer {
     let limit = match limit(request) {
         Ok(limit) => limit,
         Err(problem) => return problem,
@@ -86,7 +81,7 @@ async fn records(service: &Service, tenant: &TenantId, id: &str, request: &Reque
 }
 
 /// A retried create (same `Idempotency-Key`) gets the first integration, not a second one.
-async fn create(service: &Service, tenant: &TenantId, request: &Request) -> Answer {
+async fn create(service: &Integrations, tenant: &TenantId, request: &Request) -> Answer {
     let body = request.body().as_ref();
     let fingerprint = format!("POST {}", String::from_utf8_lossy(body));
     let run = || async {
@@ -98,7 +93,7 @@ async fn create(service: &Service, tenant: &TenantId, request: &Request) -> Answ
     idempotent(service.store(), tenant, header(request, "idempotency-key"), &fingerprint, run).await
 }
 
-async fn attach(service: &Service, tenant: &TenantId, id: &str, request: &Request) -> Answer {
+async fn attach(service: &Integrations, tenant: &TenantId, id: &str, request: &Request) -> Answer {
     let body = request.body().as_ref();
     let fingerprint = format!("PUT {id} {}", String::from_utf8_lossy(body));
     let run = || async {

@@ -4,19 +4,18 @@
 //! changes are announced by `status-events`, from the table's stream.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use bucketlink::arn::RoleArn;
 use bucketlink::aws::Clients;
 use bucketlink::budget::Profile;
 use bucketlink::checks::Checker;
 use bucketlink::config::Config;
-use bucketlink::service::Service;
+use bucketlink::integrations::Integrations;
 use bucketlink::store::Store;
 use bucketlink::sweep::{dispatch, handle_batch, Delivery};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
 struct App {
-    service: Service,
+    service: Integrations,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     max_receives: u32,
@@ -26,14 +25,10 @@ struct App {
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
-    let queue_url = config.sweep_queue_url.clone().unwrap_or_else(|| {
-        eprintln!("bucketlink cold start failed: environment variable BUCKETLINK_SWEEP_QUEUE_URL is required but not set");
-        std::process::exit(1)
-    });
+    let queue_url = Config::required_or_exit(config.sweep_queue_url.as_deref(), "BUCKETLINK_SWEEP_QUEUE_URL").to_owned();
     let clients = Clients::from_env(&config, Profile::Background).await;
-    let principal = RoleArn::parse(&config.provider_role_arn).expect("validated by Config");
-    let checker = Checker::new(&clients.sdk, principal.clone(), config.app_origins.clone(), config.s3_path_style);
-    let service = Service::new(Store::new(clients.dynamodb.clone(), &config.table), checker, principal);
+    let service =
+        Integrations::new(Store::new(clients.dynamodb.clone(), &config.table), Checker::from_clients(&clients, &config), config.provider_role_arn.clone());
     let app = App { service, sqs: clients.sqs, queue_url, max_receives: config.sweep_max_receives };
     let app = &app;
     run(service_fn(move |event: LambdaEvent<Value>| async move { handle(app, event.payload).await })).await

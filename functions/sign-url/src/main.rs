@@ -1,12 +1,13 @@
 //! `POST /integrations/{id}/sign` (API Gateway HTTP API, payload v2): signed GET URLs, in request order.
 
+use apigw::parse_body;
 use apigw::{outcome, problem, respond, route, tenant};
-use bucketlink::api::{parse_body, Problem};
 use bucketlink::aws::Clients;
 use bucketlink::budget::Profile;
 use bucketlink::config::Config;
-use bucketlink::sign::Endpoint;
-use bucketlink::signing::{SignRequest, SignService};
+use bucketlink::presign::Endpoint;
+use bucketlink::problem::Problem;
+use bucketlink::sign_url::{SignRequest, SignService};
 use bucketlink::store::Store;
 use bucketlink::sts::CredentialCache;
 use lambda_http::{run, service_fn, Body, Error, Request, Response};

@@ -16,10 +16,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env_or_exit();
-    let bus = config.event_bus.clone().unwrap_or_else(|| {
-        eprintln!("bucketlink cold start failed: environment variable BUCKETLINK_EVENT_BUS is required but not set");
-        std::process::exit(1)
-    });
+    let bus = Config::required_or_exit(config.event_bus.as_deref(), "BUCKETLINK_EVENT_BUS").to_owned();
     let clients = Clients::from_env(&config, Profile::Background).await;
     let publisher = Publisher::new(clients.events, bus);
     let publisher = &publisher;

@@ -35,7 +35,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct LintReport {
     pub kind: Kind,
     pub findings: Vec<Finding>,
 }
@@ -116,11 +116,11 @@ fn detect_kind(doc: &Value) -> Kind {
 }
 
 /// Lints a pasted policy. Unparseable input is itself a finding, never an error.
-pub fn lint(text: &str, kind: Option<Kind>, ctx: &Context<'_>) -> Report {
+pub fn lint(text: &str, kind: Option<Kind>, ctx: &Context<'_>) -> LintReport {
     let doc: Value = match serde_json::from_str(text) {
         Ok(doc) => doc,
         Err(err) => {
-            return Report {
+            return LintReport {
                 kind: kind.unwrap_or(Kind::Permission),
                 findings: vec![finding(
                     "POLICY_NOT_JSON",
@@ -135,13 +135,13 @@ pub fn lint(text: &str, kind: Option<Kind>, ctx: &Context<'_>) -> Report {
     if statements(&doc).is_empty() {
         let f =
             finding("POLICY_NO_STATEMENTS", Severity::Error, "The policy has no Statement.", "Paste the complete policy, including its \"Statement\" list.");
-        return Report { kind, findings: vec![f] };
+        return LintReport { kind, findings: vec![f] };
     }
     let findings = match kind {
         Kind::Trust => lint_trust(&doc, ctx),
         Kind::Permission => lint_permission(&doc, ctx),
     };
-    Report { kind, findings }
+    LintReport { kind, findings }
 }
 
 fn principal_values(s: &Value) -> Vec<&str> {

@@ -7,10 +7,11 @@ pub mod lint;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::arn::{KmsKeyArn, Partition, RoleArn};
+use crate::arn::{KmsKeyArn, RoleArn};
 use crate::bucket::BucketName;
 use crate::external_id::ExternalId;
 use crate::ids::{IntegrationId, KeyPrefix};
+use crate::partition::Partition;
 
 /// The customer-side CloudFormation template: a role and its policy, from parameters.
 pub const CUSTOMER_TEMPLATE: &str = include_str!("../../../infra/customer/bucketlink-access.yaml");
@@ -57,14 +58,14 @@ impl CloudFormation {
             Partition::AwsUsGov => "https://console.amazonaws-us-gov.com",
         };
         let mut url = format!("{console}/cloudformation/home#/stacks/quickcreate?templateURL=");
-        crate::sign::encode_query_into(template_url, &mut url);
+        crate::encoding::encode_query_into(template_url, &mut url);
         url.push_str("&stackName=");
         url.push_str(&self.stack_name);
         for p in &self.parameters {
             url.push_str("&param_");
             url.push_str(p.parameter_key);
             url.push('=');
-            crate::sign::encode_query_into(&p.parameter_value, &mut url);
+            crate::encoding::encode_query_into(&p.parameter_value, &mut url);
         }
         self.quick_create_url = Some(url);
         self

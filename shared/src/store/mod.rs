@@ -26,11 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::create_table::CreateTableError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
 use crate::arn::{KmsKeyArn, RoleArn};
@@ -163,7 +159,7 @@ impl Reader<'_> {
     }
 }
 
-fn to_item(i: &Integration) -> Item {
+pub(crate) fn to_item(i: &Integration) -> Item {
     let mut item = Item::from([
         ("pk".to_owned(), tenant_pk(&i.tenant)),
         ("sk".to_owned(), integration_sk(i.id.as_str())),
@@ -234,43 +230,6 @@ impl Store {
         Store { client, table: table.into() }
     }
 
-    /// Creates the table, its index and TTL (for local runs and tests; `template.yaml` on AWS).
-    pub async fn create_table(&self) -> Result<(), StoreError> {
-        let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
-        let attr = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute");
-        let by_bucket = GlobalSecondaryIndex::builder()
-            .index_name(BY_BUCKET_INDEX)
-            .key_schema(key("bucket", KeyType::Hash))
-            .key_schema(key("pk", KeyType::Range))
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()
-            .expect("index");
-        let result = self
-            .client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .attribute_definitions(attr("pk"))
-            .attribute_definitions(attr("sk"))
-            .attribute_definitions(attr("bucket"))
-            .global_secondary_indexes(by_bucket)
-            .stream_specification(
-                StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewAndOldImages).build().expect("stream"),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), CreateTableError::ResourceInUseException(_)) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        }
-        let ttl = TimeToLiveSpecification::builder().enabled(true).attribute_name(TTL_ATTRIBUTE).build().expect("ttl");
-        self.client.update_time_to_live().table_name(&self.table).time_to_live_specification(ttl).send().await?;
-        Ok(())
-    }
-
     /// A query of a tenant's items whose sort key starts with `prefix`.
     fn tenant_items(&self, tenant: &TenantId, prefix: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         self.client
@@ -286,7 +245,12 @@ impl Store {
         Ok(())
     }
 
+    /// The integration `id` of `tenant`. An id that cannot exist is as absent as one that does
+    /// not (an API answers both 404, never a 400 that tells the id's shape).
     pub async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<Integration>, StoreError> {
+        if IntegrationId::parse(id).is_err() {
+            return Ok(None);
+        }
         let out =
             self.client.get_item().table_name(&self.table).key("pk", tenant_pk(tenant)).key("sk", integration_sk(id)).consistent_read(true).send().await?;
         out.item.as_ref().map(from_item).transpose()
@@ -443,7 +407,7 @@ impl Store {
 
     /// Keeps this check result in the integration's history (expires after 30 days).
     pub async fn append_history(&self, integration: &Integration) -> Result<(), StoreError> {
-        let checked_at = integration.last_checked_at.clone().unwrap_or_else(crate::integration::now_rfc3339);
+        let checked_at = integration.last_checked_at.clone().unwrap_or_else(crate::timestamp::now);
         self.client
             .put_item()
             .table_name(&self.table)

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::{epoch_seconds_in, n, s, tenant_pk, Item, Store, StoreError, TTL_ATTRIBUTE};
 use crate::ids::{IntegrationId, TenantId};
-use crate::objects::{ObjectRecord, ObjectStatus};
+use crate::record::{ObjectRecord, ObjectStatus};
 
 const BATCH_GET: usize = 100;
 const RECORD_DAYS: u64 = 30;

@@ -2,11 +2,11 @@
 //! with every function running under Lambda runtime emulation. Prints each step.
 
 use bucketlink::fault::Service;
-use bucketlink_testkit::api::{call, event, Answer};
 use bucketlink_testkit::fixtures::{unique, APP_ORIGIN};
+use bucketlink_testkit::gateway::{call, event, Answer};
 use bucketlink_testkit::proxy::{Fault, Kind};
 use bucketlink_testkit::samples;
-use bucketlink_testkit::{emulator::workspace_root, Announcer, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Proxy, Sweep, Trust};
+use bucketlink_testkit::{Announcer, Customer, CustomerSpec, Emulator, Function, Mode, Permissions, Provider, Proxy, Sweep, Trust};
 use serde_json::{json, Value};
 
 const CUSTOMER_ACCOUNT: &str = "222222222222";
@@ -40,10 +40,7 @@ async fn api(function: &Function, method: &str, path: &str, body: Option<Value>)
     call(function, event(method, path, text.as_deref(), Some(TENANT), &[])).await
 }
 
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(workspace_root().join("events").join(name)).expect("event fixture");
-    serde_json::from_str(&text).expect("event is JSON")
-}
+use bucketlink_testkit::events::event as fixture;
 
 #[tokio::main]
 async fn main() {

@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 use crate::arn::{KmsKeyArn, RoleArn};
 use crate::bucket::BucketName;
 use crate::budget::{self, Deadline};
-use crate::checks::{CheckStatus, Checker, Report};
+use crate::checks::{CheckRun, Checker, Checks};
 use crate::error::Error;
 use crate::fault::Service as Aws;
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
-use crate::integration::{now_rfc3339, Connection, Integration, Status};
-use crate::objects::{ObjectRecord, ObjectStatus};
+use crate::integration::{CheckStatus, Connection, Integration, Status};
 use crate::policy::lint::{self, Kind};
 use crate::policy::{Grant, Setup};
+use crate::record::{ObjectRecord, ObjectStatus};
 use crate::store::{RecordFilter, Store};
 
 const SAVE_ATTEMPTS: usize = 4;
@@ -117,9 +117,9 @@ pub struct ListView {
 }
 
 #[derive(Clone, Debug)]
-pub struct Service {
+pub struct Integrations<C = Checker> {
     store: Store,
-    checker: Checker,
+    checker: C,
     provider_principal: RoleArn,
     customer_template_url: Option<String>,
 }
@@ -148,9 +148,9 @@ fn kms(raw: Option<&str>) -> Result<Option<KmsKeyArn>, Error> {
     raw.filter(|k| !k.trim().is_empty()).map(KmsKeyArn::parse).transpose().map_err(|e| invalid("kms_key_arn", "INVALID_KMS_KEY_ARN", e))
 }
 
-impl Service {
-    pub fn new(store: Store, checker: Checker, provider_principal: RoleArn) -> Self {
-        Service { store, checker, provider_principal, customer_template_url: None }
+impl<C: Checks> Integrations<C> {
+    pub fn new(store: Store, checker: C, provider_principal: RoleArn) -> Self {
+        Integrations { store, checker, provider_principal, customer_template_url: None }
     }
 
     /// Setups then carry a CloudFormation quick-create link to the template published at `url`.
@@ -194,10 +194,6 @@ impl Service {
     }
 
     async fn load(&self, tenant: &TenantId, id: &str) -> Result<Integration, Error> {
-        // An id that cannot exist is as missing as one that does not: never a 400 that leaks shape.
-        if IntegrationId::parse(id).is_err() {
-            return Err(Error::NotFound(id.to_owned()));
-        }
         self.store.get(tenant, id).await?.ok_or_else(|| Error::NotFound(id.to_owned()))
     }
 
@@ -319,7 +315,7 @@ impl Service {
     /// update is lost. A status change is announced from the table's stream (`status_events`).
     async fn check_and_save(&self, tenant: &TenantId, id: &str, keep: KeepInconclusive, change: impl Fn(&mut Integration)) -> Result<Checked, Error> {
         let deadline = Deadline::after(budget::ATTACH);
-        let mut checked: Option<(Connection, Report)> = None;
+        let mut checked: Option<(Connection, CheckRun)> = None;
         for _ in 0..SAVE_ATTEMPTS {
             let mut integration = deadline.call(Aws::DynamoDb, self.load(tenant, id)).await?;
             let before = integration.status;
@@ -354,7 +350,7 @@ impl Service {
     }
 
     /// Lints a pasted policy, against an integration's external ID and bucket when one is named.
-    pub async fn lint(&self, tenant: &TenantId, request: LintRequest) -> Result<lint::Report, Error> {
+    pub async fn lint(&self, tenant: &TenantId, request: LintRequest) -> Result<lint::LintReport, Error> {
         let text = match &request.policy {
             serde_json::Value::String(text) => text.clone(),
             serde_json::Value::Object(_) => request.policy.to_string(),
@@ -378,8 +374,8 @@ impl Service {
 /// Writes a run's results into the integration. A verdict becomes the status; a run without
 /// one keeps the status it had, unless that status was about another role or bucket (or none):
 /// then it is `unverified` until a run reaches a verdict.
-fn record(integration: &mut Integration, report: &Report, same_connection: bool) {
-    let now = now_rfc3339();
+fn record(integration: &mut Integration, report: &CheckRun, same_connection: bool) {
+    let now = crate::timestamp::now();
     integration.checks = report.checks.clone();
     integration.last_checked_at = Some(now.clone());
     integration.updated_at = now.clone();
@@ -419,7 +415,7 @@ fn notice(integration: &Integration) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::CheckResult;
+    use crate::integration::CheckResult;
     use crate::region::Region;
 
     fn integration(status: Status) -> Integration {
@@ -429,10 +425,10 @@ mod tests {
         i
     }
 
-    fn report(verdict: Option<Status>) -> Report {
+    fn report(verdict: Option<Status>) -> CheckRun {
         let status = if verdict.is_some() { CheckStatus::Pass } else { CheckStatus::Error };
         let check = CheckResult { name: "role_assumable".into(), status, code: String::new(), message: String::new(), remediation: None, duration_ms: 1 };
-        Report { verdict, checks: vec![check], region: verdict.map(|_| Region::parse("eu-west-1").unwrap()) }
+        CheckRun { verdict, checks: vec![check], region: verdict.map(|_| Region::parse("eu-west-1").unwrap()) }
     }
 
     #[test]
@@ -462,5 +458,121 @@ mod tests {
         record(&mut new, &report(None), true);
         assert_eq!(new.status, Status::Unverified);
         assert_eq!(notice(&integration(Status::Healthy)), None, "no notice after a verdict");
+    }
+
+    /// The use case's decisions against scripted DynamoDB answers (aws-smithy-mocks) and
+    /// scripted checks: no emulator.
+    mod decisions {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+        use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+        use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+        use super::*;
+        use crate::bucket::BucketName;
+        use crate::external_id::ExternalId;
+        use crate::store::to_item;
+
+        /// Checks that answer `verdict` and count their runs.
+        #[derive(Clone, Default)]
+        struct Scripted {
+            verdict: Option<Status>,
+            runs: Arc<AtomicUsize>,
+        }
+
+        impl Checks for Scripted {
+            async fn run(&self, _: &IntegrationId, _: &ExternalId, _: &Connection) -> CheckRun {
+                self.runs.fetch_add(1, Ordering::SeqCst);
+                report(self.verdict)
+            }
+        }
+
+        fn connected(version: u64, name: &str) -> Integration {
+            let mut i = integration(Status::Healthy);
+            i.id = IntegrationId::parse("01JD7ZK3Q4W8X9Y0ABCDEFGHJK").unwrap();
+            i.name = name.to_owned();
+            i.bucket = Some(BucketName::parse("acme-data").unwrap());
+            i.role_arn = Some(RoleArn::parse("arn:aws:iam::222222222222:role/r").unwrap());
+            i.version = version;
+            i
+        }
+
+        /// As DynamoDB's answer parses: the code is in the error's metadata.
+        fn conflict() -> PutItemError {
+            let meta =
+                aws_sdk_dynamodb::error::ErrorMetadata::builder().code("ConditionalCheckFailedException").message("The conditional request failed").build();
+            PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().message("The conditional request failed").meta(meta).build(),
+            )
+        }
+
+        fn service(client: aws_sdk_dynamodb::Client, checks: Scripted) -> Integrations<Scripted> {
+            Integrations::new(Store::new(client, "t"), checks, RoleArn::parse("arn:aws:iam::111111111111:role/provider").unwrap())
+        }
+
+        #[tokio::test]
+        async fn a_concurrent_write_is_kept_and_the_checks_are_not_run_again() {
+            let ours = connected(3, "Acme");
+            let theirs = connected(4, "Renamed by another request");
+            let get = mock!(aws_sdk_dynamodb::Client::get_item)
+                .sequence()
+                .output(move || GetItemOutput::builder().set_item(Some(to_item(&ours))).build())
+                .output(move || GetItemOutput::builder().set_item(Some(to_item(&theirs))).build())
+                .build();
+            let put = mock!(aws_sdk_dynamodb::Client::put_item).sequence().error(conflict).output(|| PutItemOutput::builder().build()).times(2).build();
+            let checks = Scripted { verdict: Some(Status::Healthy), ..Default::default() };
+            let service = service(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put]), checks.clone());
+
+            let view = service.validate(&TenantId::parse("acme").unwrap(), "01JD7ZK3Q4W8X9Y0ABCDEFGHJK").await.unwrap();
+            assert_eq!(view.integration.name, "Renamed by another request", "the other writer's change survives");
+            assert_eq!(view.integration.version, 5, "written over the version the other writer made");
+            assert_eq!(checks.runs.load(Ordering::SeqCst), 1, "what the checks check did not change: they ran once");
+            assert_eq!((get.num_calls(), put.num_calls()), (2, 3), "read twice, saved twice (one conflict), one history entry");
+        }
+
+        #[tokio::test]
+        async fn a_sweep_attempt_without_a_verdict_writes_nothing() {
+            let stored = connected(3, "Acme");
+            let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || GetItemOutput::builder().set_item(Some(to_item(&stored))).build());
+            let put = mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build());
+            let service = service(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put]), Scripted::default());
+            let tenant = TenantId::parse("acme").unwrap();
+
+            let checked = service.revalidate(&tenant, "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", KeepInconclusive::No).await.unwrap().unwrap();
+            assert_eq!((checked.conclusive, checked.saved, put.num_calls()), (false, false, 0), "SQS retries it; nothing is written");
+            let last = service.revalidate(&tenant, "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", KeepInconclusive::Yes).await.unwrap().unwrap();
+            assert!(last.saved && last.integration.inconclusive_at.is_some());
+            assert_eq!(last.integration.status, Status::Healthy, "the last attempt records it, status unchanged");
+        }
+
+        #[tokio::test]
+        async fn writers_that_always_win_end_in_a_conflict() {
+            let stored = connected(3, "Acme");
+            let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || GetItemOutput::builder().set_item(Some(to_item(&stored))).build());
+            let put = mock!(aws_sdk_dynamodb::Client::put_item).then_error(conflict);
+            let checks = Scripted { verdict: Some(Status::Healthy), ..Default::default() };
+            let service = service(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put]), checks.clone());
+            let result = service.validate(&TenantId::parse("acme").unwrap(), "01JD7ZK3Q4W8X9Y0ABCDEFGHJK").await;
+            assert!(matches!(result, Err(Error::Conflict)), "{result:?}");
+            assert_eq!(put.num_calls(), SAVE_ATTEMPTS);
+            assert_eq!(checks.runs.load(Ordering::SeqCst), 1);
+        }
+
+        #[tokio::test]
+        async fn a_role_in_our_own_account_is_refused_before_any_call() {
+            let service = service(mock_client!(aws_sdk_dynamodb, []), Scripted::default());
+            let request = AttachRequest {
+                name: "x".into(),
+                bucket: "acme-data".into(),
+                role_arn: "arn:aws:iam::111111111111:role/admin".into(),
+                prefix: None,
+                kms_key_arn: None,
+            };
+            let result = service.attach(&TenantId::parse("acme").unwrap(), "01JD7ZK3Q4W8X9Y0ABCDEFGHJK", request).await;
+            assert!(matches!(result, Err(Error::Invalid { code: "ROLE_IN_PROVIDER_ACCOUNT", .. })), "{result:?}");
+        }
     }
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::{digest, hmac};
 
-use crate::s3url::encode_key_into;
+use crate::encoding::{encode_path_into, encode_query_into};
+use crate::partition::Partition;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -67,19 +68,6 @@ pub struct Target<'a> {
     pub bucket: &'a str,
     pub key: &'a str,
     pub path_style: bool,
-}
-
-/// Query-component encoding: every byte but `A-Za-z0-9-_.~` as `%XX`.
-pub(crate) fn encode_query_into(value: &str, out: &mut String) {
-    for &b in value.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize].to_ascii_uppercase() as char);
-            out.push(HEX[(b & 15) as usize].to_ascii_uppercase() as char);
-        }
-    }
 }
 
 fn push_decimal(out: &mut String, mut n: u64) {
@@ -202,7 +190,7 @@ impl Signer {
 
         // scheme://host, then the canonical path; remember where each part starts.
         let path_style = target.path_style;
-        let suffix = if target.region.starts_with("cn-") { ".amazonaws.com.cn" } else { ".amazonaws.com" };
+        let suffix = Partition::of_region(target.region).dns_suffix();
         let host_start = match endpoint {
             Endpoint::Custom { scheme, .. } => scheme.len() + 3,
             Endpoint::Aws => "https://".len(),
@@ -225,6 +213,7 @@ impl Signer {
                 }
                 url.push_str("s3.");
                 url.push_str(target.region);
+                url.push('.');
                 url.push_str(suffix);
             }
         }
@@ -234,7 +223,7 @@ impl Signer {
             url.push_str(target.bucket);
             url.push('/');
         }
-        encode_key_into(target.key, &mut url);
+        encode_path_into(target.key, &mut url);
         let path_end = url.len();
 
         // The query in canonical (sorted) order, minus the token, which sorts between Expires and SignedHeaders.

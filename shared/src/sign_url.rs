@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use crate::budget::{self, Deadline};
 use crate::error::Error;
 use crate::fault::{Failure, Service as Aws};
-use crate::ids::{IntegrationId, TenantId};
-use crate::integration::now_rfc3339;
+use crate::ids::TenantId;
+use crate::presign::{Endpoint, Target};
 use crate::region::Region;
 use crate::s3url::{self, Addressing};
-use crate::sign::{Endpoint, Target};
 use crate::store::Store;
 use crate::sts::CredentialCache;
+use crate::timestamp;
 
 pub const MAX_URLS: usize = 1000;
 
@@ -54,11 +54,6 @@ pub struct SignService {
     max_ttl: Duration,
 }
 
-fn rfc3339(time: SystemTime) -> String {
-    let secs = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
-    time::OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_else(now_rfc3339)
-}
-
 impl SignService {
     pub fn new(store: Store, credentials: CredentialCache, endpoint: Endpoint, force_path_style: bool, default_ttl: Duration, max_ttl: Duration) -> Self {
         SignService { store, credentials, endpoint, force_path_style, default_ttl, max_ttl }
@@ -77,9 +72,8 @@ impl SignService {
             Some(s) if (1..=self.max_ttl.as_secs()).contains(&s) => Duration::from_secs(s),
             Some(s) => return Err(invalid("expires_in", format!("expires_in must be 1 to {} seconds, got {s}", self.max_ttl.as_secs()))),
         };
-        let integration_id = IntegrationId::parse(id).map_err(|_| Error::NotFound(id.to_owned()))?;
         let integration = deadline
-            .call(Aws::DynamoDb, async { self.store.get(tenant, integration_id.as_str()).await.map_err(Error::from) })
+            .call(Aws::DynamoDb, async { self.store.get(tenant, id).await.map_err(Error::from) })
             .await?
             .ok_or_else(|| Error::NotFound(id.to_owned()))?;
         let Some(conn) = integration.connection().filter(|_| integration.status.serves_data()) else {
@@ -96,7 +90,7 @@ impl SignService {
             .await?;
         let now = SystemTime::now();
         let lifetime = session.url_lifetime(requested, now);
-        let expires_at = rfc3339(now + lifetime);
+        let expires_at = timestamp::rfc3339(now + lifetime);
         let region = integration.region.clone().unwrap_or_else(Region::us_east_1);
         let path_style = Addressing::for_bucket(bucket, self.force_path_style) == Addressing::Path;
         let results = request

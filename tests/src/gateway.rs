@@ -1,4 +1,5 @@
-//! Drives an HTTP function (payload v2) under runtime emulation with API Gateway-shaped events.
+//! API Gateway (HTTP API, payload v2) as the harness plays it: the events it sends a function,
+//! and the answers read back.
 
 use serde_json::{json, Value};
 
