@@ -21,7 +21,7 @@ const CUSTOMER: &str = "333333333333";
 fn templates_pass_cfn_lint() {
     let root = workspace_root();
     assert!(Command::new("bash").arg(root.join("infra/local/setup.sh")).status().unwrap().success());
-    for template in ["infra/customer/bucketlink-access.yaml", "template.yaml"] {
+    for template in ["infra/customer/bucketlink-access.yaml", "infra/customer/bucketlink-changes.yaml", "template.yaml"] {
         let out = Command::new(root.join(".venv/bin/cfn-lint")).arg(root.join(template)).output().unwrap();
         let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "cfn-lint {template}:\n{report}");
@@ -247,4 +247,23 @@ fn terraform_snippet_mirrors_the_cloudformation_template() {
     assert!(template.contains("kms:ViaService") && template.contains("kms:EncryptionContext:aws:s3:arn"));
     assert!(text.contains(r#"regex("^([^/*?$][^*?$]*)?$", var.key_prefix)"#), "the prefix is validated as in the template");
     assert!(template.contains(r#"AllowedPattern: "^([^/*?$][^*?$]*)?$""#));
+}
+
+/// The Terraform forwarding mirrors the CloudFormation one: the same inputs, a rule per family
+/// (the role's in us-east-1), each forwarding to our bus with EventBridge's role.
+#[test]
+fn terraform_forwarding_mirrors_the_cloudformation_forwarding() {
+    let text = std::fs::read_to_string(workspace_root().join("infra/customer/bucketlink-changes.tf")).unwrap();
+    let body: hcl::Body = hcl::from_str(&text).expect("valid HCL");
+    let variables: Vec<String> = body.blocks().filter(|b| b.identifier() == "variable").map(|b| b.labels()[0].as_str().to_owned()).collect();
+    assert_eq!(variables, ["provider_event_bus_arn", "role_name", "bucket_name", "kms_key_arn"]);
+    let template = bucketlink::policy::CHANGES_TEMPLATE;
+    for parameter in ["ProviderEventBusArn", "RoleName", "BucketName", "KmsKeyArn"] {
+        assert!(template.contains(&format!("\n  {parameter}:\n")), "{parameter}");
+    }
+    for call in bucketlink::change_events::IAM_CALLS.iter().chain(&bucketlink::change_events::S3_CALLS).chain(&bucketlink::change_events::KMS_CALLS) {
+        assert!(text.contains(&format!("\"{call}\"")), "{call} forwarded by Terraform");
+        assert!(template.contains(call), "{call} forwarded by CloudFormation");
+    }
+    assert!(text.contains("provider    = aws.us_east_1"), "IAM's events are delivered in us-east-1");
 }

@@ -106,3 +106,53 @@ fn no_module_depends_on_itself_around_a_cycle() {
         visit(name, &modules, &mut Vec::new(), &mut done);
     }
 }
+
+/// Every dependency a crate of the workspace declares is used by its code (the test command's
+/// check for unused dependencies): the crate's library name, from `cargo metadata`, appears in
+/// its sources as a path or an import.
+#[test]
+fn every_declared_dependency_is_used() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .output()
+        .expect("cargo metadata");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = metadata["packages"].as_array().unwrap();
+    let lib_name = |package: &str| {
+        packages
+            .iter()
+            .find(|p| p["name"] == package)
+            .and_then(|p| p["targets"].as_array()?.iter().find(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "lib" || k == "proc-macro"))))
+            .and_then(|t| t["name"].as_str())
+            .map(|n| n.replace('-', "_"))
+            .unwrap_or_else(|| package.replace('-', "_"))
+    };
+    let members: Vec<&serde_json::Value> = packages.iter().filter(|p| metadata["workspace_members"].as_array().unwrap().contains(&p["id"])).collect();
+    let mut unused = Vec::new();
+    for member in members {
+        let dir = std::path::Path::new(member["manifest_path"].as_str().unwrap()).parent().unwrap().to_path_buf();
+        let mut sources = String::new();
+        let mut pending = vec![dir.clone()];
+        while let Some(path) = pending.pop() {
+            for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() && !p.ends_with("target") {
+                    pending.push(p);
+                } else if p.extension().is_some_and(|e| e == "rs") {
+                    sources.push_str(&std::fs::read_to_string(&p).unwrap());
+                }
+            }
+        }
+        for dependency in member["dependencies"].as_array().unwrap() {
+            let name = dependency["rename"].as_str().map(|r| r.replace('-', "_")).unwrap_or_else(|| lib_name(dependency["name"].as_str().unwrap()));
+            let used = [format!("{name}::"), format!("use {name}"), format!("{name}!")].iter().any(|p| sources.contains(p.as_str()));
+            if !used {
+                unused.push(format!("{}: {}", member["name"].as_str().unwrap(), dependency["name"].as_str().unwrap()));
+            }
+        }
+    }
+    assert!(unused.is_empty(), "declared but never used: {unused:?}");
+}

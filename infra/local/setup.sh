@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs Python requirements into a venv at the repository root (idempotent, quiet when done).
 #   infra/local/setup.sh          the local AWS emulator (infra/local/requirements.txt → .venv)
-#   infra/local/setup.sh tools    sam, cargo-lambda, zig (infra/tools/requirements.txt → .venv-tools)
+#   infra/local/setup.sh tools    the SAM CLI (infra/tools/requirements.txt → .venv-tools)
+#   infra/local/setup.sh package  cargo-lambda and zig (infra/tools/package.txt → .venv-package)
 # Needs only python3 with venv/pip; everything else comes from PyPI.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 case "${1:-emulator}" in
   emulator) req="$root/infra/local/requirements.txt"; venv="$root/.venv" ;;
   tools) req="$root/infra/tools/requirements.txt"; venv="$root/.venv-tools" ;;
-  *) echo "usage: $0 [emulator|tools]" >&2; exit 2 ;;
+  package) req="$root/infra/tools/package.txt"; venv="$root/.venv-package" ;;
+  *) echo "usage: $0 [emulator|tools|package]" >&2; exit 2 ;;
 esac
 stamp="$venv/.requirements.sha256"
 want="$(sha256sum "$req" | cut -d' ' -f1)"

@@ -182,6 +182,11 @@ impl KmsKeyArn {
         }
     }
 
+    /// The key's id (after `key/`): what a change event may name it by.
+    pub fn key_id(&self) -> &str {
+        self.0.rsplit_once("key/").map(|(_, id)| id).unwrap_or_default()
+    }
+
     /// The key's region: an SSE-KMS bucket's key is always in the bucket's region.
     pub fn region(&self) -> &str {
         self.0.split(':').nth(3).unwrap_or_default()

@@ -35,6 +35,12 @@ pub struct Config {
     /// `BUCKETLINK_SWEEP_MAX_RECEIVES`: the sweep queue's `maxReceiveCount` (5): the attempt
     /// after which a message is not delivered again.
     pub sweep_max_receives: u32,
+    /// `BUCKETLINK_CHANGE_WINDOW_SECONDS`: how long after a customer's change its check runs, so
+    /// that the calls of one update (a CloudFormation stack's several) lead to one check (10).
+    pub change_window: Duration,
+    /// `BUCKETLINK_CHANGE_EVENT_BUS_ARN`: the bus customers forward their changes to; setups
+    /// then offer the forwarding (`policy::ChangeEvents`).
+    pub change_event_bus_arn: Option<String>,
     /// `BUCKETLINK_EVENT_BUS`: where status changes are published.
     pub event_bus: Option<String>,
     /// `BUCKETLINK_S3_PATH_STYLE`: address buckets path-style (true against the emulator).
@@ -125,6 +131,15 @@ impl Config {
                 .ok_or_else(|| malformed("BUCKETLINK_SWEEP_MAX_RECEIVES", raw, "expected the sweep queue's maxReceiveCount, 1 to 1000"))?,
         };
 
+        let change_window = match get("BUCKETLINK_CHANGE_WINDOW_SECONDS") {
+            None => 10,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=900).contains(n))
+                .ok_or_else(|| malformed("BUCKETLINK_CHANGE_WINDOW_SECONDS", raw, "expected whole seconds from 1 to 900 (SQS's longest delay)"))?,
+        };
+
         let import_rows_per_minute = match get("BUCKETLINK_IMPORT_ROWS_PER_MINUTE") {
             None => 50_000,
             Some(raw) => raw
@@ -147,6 +162,8 @@ impl Config {
             url_max_ttl: Duration::from_secs(url_max_ttl),
             sweep_queue_url: get("BUCKETLINK_SWEEP_QUEUE_URL").map(str::to_owned),
             sweep_max_receives,
+            change_window: Duration::from_secs(change_window),
+            change_event_bus_arn: get("BUCKETLINK_CHANGE_EVENT_BUS_ARN").map(str::to_owned),
             event_bus: get("BUCKETLINK_EVENT_BUS").map(str::to_owned),
             s3_path_style,
             object_limits,
@@ -232,6 +249,7 @@ mod tests {
             ("BUCKETLINK_CUSTOMER_TEMPLATE_URL", "http://templates.example.com/t.yaml"),
             ("BUCKETLINK_SWEEP_MAX_RECEIVES", "0"),
             ("BUCKETLINK_IMPORT_ROWS_PER_MINUTE", "lots"),
+            ("BUCKETLINK_CHANGE_WINDOW_SECONDS", "0"),
         ];
         for (name, value) in cases {
             let mut pairs = minimal();

@@ -122,6 +122,7 @@ pub struct Integrations<C = Checker> {
     checker: C,
     provider_principal: RoleArn,
     customer_template_url: Option<String>,
+    change_event_bus: Option<String>,
 }
 
 fn invalid(field: &str, code: &'static str, message: impl ToString) -> Error {
@@ -150,12 +151,18 @@ fn kms(raw: Option<&str>) -> Result<Option<KmsKeyArn>, Error> {
 
 impl<C: Checks> Integrations<C> {
     pub fn new(store: Store, checker: C, provider_principal: RoleArn) -> Self {
-        Integrations { store, checker, provider_principal, customer_template_url: None }
+        Integrations { store, checker, provider_principal, customer_template_url: None, change_event_bus: None }
     }
 
     /// Setups then carry a CloudFormation quick-create link to the template published at `url`.
     pub fn with_customer_template(mut self, url: Option<String>) -> Self {
         self.customer_template_url = url;
+        self
+    }
+
+    /// Setups then offer to forward the customer's changes to this bus (its ARN).
+    pub fn with_change_events(mut self, bus_arn: Option<String>) -> Self {
+        self.change_event_bus = bus_arn;
         self
     }
 
@@ -165,7 +172,7 @@ impl<C: Checks> Integrations<C> {
 
     pub fn view(&self, integration: Integration) -> IntegrationView {
         let setup = integration.bucket.as_ref().map(|bucket| {
-            Grant {
+            let grant = Grant {
                 integration: &integration.id,
                 provider_principal: &self.provider_principal,
                 external_id: &integration.external_id,
@@ -173,16 +180,17 @@ impl<C: Checks> Integrations<C> {
                 bucket,
                 prefix: &integration.prefix,
                 kms_key: integration.kms_key_arn.as_ref(),
-            }
-            .setup()
-        });
-        let setup = match (setup, &self.customer_template_url) {
-            (Some(mut setup), Some(url)) => {
+            };
+            let mut setup = grant.setup();
+            if let Some(url) = &self.customer_template_url {
                 setup.cloudformation = setup.cloudformation.with_quick_create(url, self.provider_principal.partition());
-                Some(setup)
             }
-            (setup, _) => setup,
-        };
+            if let Some(bus) = &self.change_event_bus {
+                let role = integration.role_arn.as_ref().map(RoleArn::role_name);
+                setup.change_events = Some(grant.change_events(bus, integration.region.as_ref().map(|r| r.as_str()), role));
+            }
+            setup
+        });
         IntegrationView {
             provider_principal: self.provider_principal.to_string(),
             provider_account_id: self.provider_principal.account_id().to_owned(),

@@ -35,6 +35,7 @@ pub mod arn;
 pub mod aws;
 pub mod bucket;
 pub mod budget;
+pub mod change_events;
 pub mod checks;
 pub mod codes;
 pub mod config;

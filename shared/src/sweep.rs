@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::{self, Deadline};
+use crate::change_events::{Change, Touched};
 use crate::error::Error;
 use crate::fault::{self, Failure, Fault, Service as Aws};
 use crate::ids::{IntegrationId, TenantId};
@@ -145,6 +146,42 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, queue_url: &str, batch: &[(i32, S
         return Err(fault.map(Error::Unavailable).unwrap_or_else(|| Error::Internal(format!("SQS refused a sweep message: {}", failed.code()))));
     }
     Ok(out.successful().len())
+}
+
+/// What a change event led to.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ChangeSummary {
+    /// Integrations of the change's account that depend on what it touched.
+    pub affected: usize,
+    /// Checks queued (the others already had one due within the window).
+    pub scheduled: usize,
+}
+
+/// Queues a check of every integration a customer's change touches, at most one per integration
+/// per `window`: a CloudFormation update emits several calls, and one check after the last of
+/// them sees them all. Only integrations whose role is in the account the change happened in
+/// count, so no account can make us check someone else's integrations. When queueing fails the
+/// invocation fails and Lambda retries it a minute later: by then the claims made this time have
+/// lapsed (they last `window`), so the retry claims and queues again.
+pub async fn on_change(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str, change: &Change, window: Duration) -> Result<ChangeSummary, Error> {
+    let candidates = match &change.touched {
+        Touched::Role(name) => store.for_role(&format!("{}/{name}", change.account)).await?,
+        Touched::Bucket(bucket) => store.for_bucket(bucket).await?,
+        Touched::Key(id) => store.for_kms_key(id).await?,
+    };
+    let affected: Vec<_> =
+        candidates.into_iter().filter(|i| i.status != Status::AwaitingRole && i.role_arn.as_ref().is_some_and(|r| r.account_id() == change.account)).collect();
+    let mut summary = ChangeSummary { affected: affected.len(), scheduled: 0 };
+    let mut due = Vec::new();
+    for integration in &affected {
+        if store.claim_recheck(&integration.tenant, &integration.id, window).await? {
+            due.push((window.as_secs().min(MAX_DELAY_SECONDS as u64) as i32, SweepItem { tenant: integration.tenant.clone(), id: integration.id.clone() }));
+        }
+    }
+    for batch in due.chunks(10) {
+        summary.scheduled += send_batch(sqs, queue_url, batch).await?;
+    }
+    Ok(summary)
 }
 
 /// What became of one sweep message.

@@ -4,6 +4,9 @@
 use serde_json::Value;
 
 const EVENTS: &[(&str, &str)] = &[
+    ("changes-iam-trust-policy.json", include_str!("../../events/changes-iam-trust-policy.json")),
+    ("changes-kms-disable.json", include_str!("../../events/changes-kms-disable.json")),
+    ("changes-s3-cors.json", include_str!("../../events/changes-s3-cors.json")),
     ("integrations-list.json", include_str!("../../events/integrations-list.json")),
     ("prevalidate-eventbridge.json", include_str!("../../events/prevalidate-eventbridge.json")),
     ("prevalidate-s3-put.json", include_str!("../../events/prevalidate-s3-put.json")),
@@ -20,7 +23,20 @@ pub fn event(name: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("events/{name} is not JSON: {e}"))
 }
 
-/// `events/schemas/IntegrationStatusChanged.json`.
-pub fn status_changed_schema() -> Value {
-    serde_json::from_str(include_str!("../../events/schemas/IntegrationStatusChanged.json")).expect("the schema is JSON")
+/// Every one of `events` fits `events/schemas/IntegrationStatusChanged.json`, by the
+/// `jsonschema` package of the emulator's virtualenv (Draft 2020-12).
+pub fn assert_fit_schema(events: &[Value]) {
+    let root = crate::emulator::workspace_root();
+    let check = "import json, sys\nfrom jsonschema import Draft202012Validator\nschema = json.load(open(sys.argv[1]))\nDraft202012Validator.check_schema(schema)\nv = Draft202012Validator(schema)\nbad = [f'{e.json_path}: {e.message}' for event in json.load(sys.stdin) for e in v.iter_errors(event)]\nprint('\\n'.join(bad))\nsys.exit(1 if bad else 0)";
+    let mut child = std::process::Command::new(root.join(".venv/bin/python"))
+        .args(["-c", check])
+        .arg(root.join("events/schemas/IntegrationStatusChanged.json"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the emulator's python");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(serde_json::to_string(events).unwrap().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "events that do not fit the schema: {}\n{events:#?}", String::from_utf8_lossy(&out.stdout));
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use bucketlink::bucket::BucketName;
 use bucketlink::ids::{KeyPrefix, TenantId};
 use bucketlink::integration::{Integration, Status};
-use bucketlink::store::{Store, BY_BUCKET_INDEX, TTL_ATTRIBUTE};
+use bucketlink::store::{Store, BY_BUCKET_INDEX, BY_KMS_KEY_INDEX, BY_ROLE_INDEX, TTL_ATTRIBUTE};
 
 use crate::emulator::{Account, Emulator};
 
@@ -92,8 +92,8 @@ impl Provider {
         ]
     }
 
-    /// A fresh table with our schema (what `template.yaml` declares: keys, the `by_bucket`
-    /// index, the stream, the TTL attribute), created as the provider.
+    /// A fresh table with our schema (what `template.yaml` declares: keys, the `by_bucket`,
+    /// `by_role` and `by_kms_key` indexes, the stream, the TTL attribute), created as the provider.
     pub async fn table(&self) -> String {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
@@ -103,13 +103,15 @@ impl Provider {
         let client = aws_sdk_dynamodb::Client::new(&self.sdk);
         let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key");
         let attr = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().expect("attribute");
-        let by_bucket = GlobalSecondaryIndex::builder()
-            .index_name(BY_BUCKET_INDEX)
-            .key_schema(key("bucket", KeyType::Hash))
-            .key_schema(key("pk", KeyType::Range))
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()
-            .expect("index");
+        let index = |name: &str, attribute: &str| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(attribute, KeyType::Hash))
+                .key_schema(key("pk", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .expect("index")
+        };
         let stream = StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewAndOldImages).build().expect("stream");
         client
             .create_table()
@@ -120,7 +122,11 @@ impl Provider {
             .attribute_definitions(attr("pk"))
             .attribute_definitions(attr("sk"))
             .attribute_definitions(attr("bucket"))
-            .global_secondary_indexes(by_bucket)
+            .attribute_definitions(attr("role_key"))
+            .attribute_definitions(attr("kms_key_id"))
+            .global_secondary_indexes(index(BY_BUCKET_INDEX, "bucket"))
+            .global_secondary_indexes(index(BY_ROLE_INDEX, "role_key"))
+            .global_secondary_indexes(index(BY_KMS_KEY_INDEX, "kms_key_id"))
             .stream_specification(stream)
             .send()
             .await
@@ -450,7 +456,21 @@ impl Sweep {
         self.sqs.purge_queue().queue_url(&self.queue_url).send().await.expect("purge");
     }
 
-    /// Messages in the sweep queue that may be received now, and those waiting out a delay.
+    /// Messages in the sweep queue waiting out their delay (a change's window, a dispatch's pacing).
+    pub async fn delayed_messages(&self) -> u64 {
+        use aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed;
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .expect("queue attributes");
+        out.attributes.and_then(|a| a.get(&ApproximateNumberOfMessagesDelayed).and_then(|v| v.parse().ok())).unwrap_or(0)
+    }
+
+    /// Messages in the sweep queue that may be received now, and those received and not yet back.
     pub async fn queue_depth(&self) -> (u64, u64) {
         use aws_sdk_sqs::types::QueueAttributeName::{ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible};
         let out = self

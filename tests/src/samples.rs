@@ -183,3 +183,21 @@ pub fn eventbridge_event(account: &str, bucket: &str, key: &str, size: usize, se
             "request-id": "N4N7GDK58NMKJ12R", "requester": account, "source-ip-address": "203.0.113.7", "reason": "PutObject"}
     })
 }
+
+/// An "AWS API Call via CloudTrail" event as the customer's default bus forwards it to ours:
+/// `call` on `source` (`aws.iam`, `aws.s3`, `aws.kms`) in `account`, with `parameters`.
+pub fn cloudtrail_event(account: &str, source: &str, call: &str, parameters: Value) -> Value {
+    let service = source.trim_start_matches("aws.");
+    json!({
+        "version": "0", "id": "6f2ad1b8-2b5f-4c0e-9d7a-1f2e3d4c5b6a", "detail-type": "AWS API Call via CloudTrail", "source": source,
+        "account": account, "time": "2026-11-30T10:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLE:admin", "arn": format!("arn:aws:sts::{account}:assumed-role/Admin/admin"), "accountId": account},
+            "eventTime": "2026-11-30T10:00:00Z", "eventSource": format!("{service}.amazonaws.com"), "eventName": call, "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.17.0", "requestParameters": parameters, "responseElements": null,
+            "requestID": "0a1b2c3d-1111-2222-3333-444455556666", "eventID": "9f8e7d6c-1111-2222-3333-444455556666", "readOnly": false,
+            "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": account, "eventCategory": "Management"
+        }
+    })
+}

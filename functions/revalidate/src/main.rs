@@ -1,16 +1,18 @@
 //! The health sweep. A scheduled event (EventBridge) queues every integration with a role on the
-//! sweep queue; a batch from that queue (SQS) checks each one again, reporting only the messages
-//! to retry (`batchItemFailures`), so one integration never makes the others run again. Status
-//! changes are announced by `status-events`, from the table's stream.
+//! sweep queue; a customer's change (a CloudTrail event forwarded to our bus) queues the
+//! integrations it touches; a batch from that queue (SQS) checks each one again, reporting only
+//! the messages to retry (`batchItemFailures`), so one integration never makes the others run
+//! again. Status changes are announced by `status-events`, from the table's stream.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use bucketlink::aws::Clients;
 use bucketlink::budget::Profile;
+use bucketlink::change_events::{self, Change};
 use bucketlink::checks::Checker;
 use bucketlink::config::Config;
 use bucketlink::integrations::Integrations;
 use bucketlink::store::Store;
-use bucketlink::sweep::{dispatch, handle_batch, Delivery};
+use bucketlink::sweep::{dispatch, handle_batch, on_change, Delivery};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -19,6 +21,7 @@ struct App {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     max_receives: u32,
+    change_window: std::time::Duration,
 }
 
 #[tokio::main]
@@ -29,12 +32,21 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env(&config, Profile::Background).await;
     let service =
         Integrations::new(Store::new(clients.dynamodb.clone(), &config.table), Checker::from_clients(&clients, &config), config.provider_role_arn.clone());
-    let app = App { service, sqs: clients.sqs, queue_url, max_receives: config.sweep_max_receives };
+    let app = App { service, sqs: clients.sqs, queue_url, max_receives: config.sweep_max_receives, change_window: config.change_window };
     let app = &app;
     run(service_fn(move |event: LambdaEvent<Value>| async move { handle(app, event.payload).await })).await
 }
 
 async fn handle(app: &App, payload: Value) -> Result<Value, Error> {
+    if payload.get("detail-type").and_then(Value::as_str) == Some(change_events::DETAIL_TYPE) {
+        let Some(change) = Change::of(&payload) else {
+            return Ok(json!({"affected": 0, "scheduled": 0}));
+        };
+        // Boxed: inline, the handler's future nests too deep for the compiler's layout query.
+        let summary = Box::pin(on_change(app.service.store(), &app.sqs, &app.queue_url, &change, app.change_window)).await?;
+        tracing::info!(call = change.call, affected = summary.affected, scheduled = summary.scheduled, "customer change");
+        return Ok(json!(summary));
+    }
     if payload.get("Records").is_none() {
         let summary = dispatch(app.service.store(), &app.sqs, &app.queue_url).await?;
         tracing::info!(integrations = summary.integrations, dispatched = summary.dispatched, "sweep dispatched");

@@ -15,6 +15,8 @@ use crate::partition::Partition;
 
 /// The customer-side CloudFormation template: a role and its policy, from parameters.
 pub const CUSTOMER_TEMPLATE: &str = include_str!("../../../infra/customer/bucketlink-access.yaml");
+/// The optional customer-side template that forwards their changes' CloudTrail events to us.
+pub const CHANGES_TEMPLATE: &str = include_str!("../../../infra/customer/bucketlink-changes.yaml");
 
 /// What the policies of one integration are made of.
 #[derive(Debug, Clone)]
@@ -35,6 +37,19 @@ pub struct Setup {
     pub trust_policy: Value,
     pub cloudformation: CloudFormation,
     pub cli_commands: Vec<String>,
+    /// Optional: forwarding the customer's changes, when bucketlink takes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_events: Option<ChangeEvents>,
+}
+
+/// The optional forwarding of a customer's changes to the role, bucket and key (CloudTrail
+/// events), so that what breaks or repairs the integration is checked within seconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeEvents {
+    pub template_body: &'static str,
+    pub parameters: Vec<Parameter>,
+    /// Where to deploy it: the bucket's region, and us-east-1 (where IAM's events arrive).
+    pub regions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -177,6 +192,28 @@ impl Grant<'_> {
             trust_policy: self.trust_policy(),
             cloudformation: self.cloudformation(),
             cli_commands: self.cli_commands(),
+            change_events: None,
+        }
+    }
+
+    /// The forwarding of changes to bucketlink's bus `bus_arn`, for a bucket in `bucket_region`
+    /// (when known), about `role` (the attached role's name; when none is attached yet, the
+    /// one we hand out).
+    pub fn change_events(&self, bus_arn: &str, bucket_region: Option<&str>, role: Option<&str>) -> ChangeEvents {
+        let p = |parameter_key, parameter_value: &str| Parameter { parameter_key, parameter_value: parameter_value.to_owned() };
+        let mut regions: Vec<String> = bucket_region.map(str::to_owned).into_iter().collect();
+        if !regions.iter().any(|r| r == "us-east-1") {
+            regions.push("us-east-1".to_owned());
+        }
+        ChangeEvents {
+            template_body: CHANGES_TEMPLATE,
+            parameters: vec![
+                p("ProviderEventBusArn", bus_arn),
+                p("RoleName", role.unwrap_or(&self.role_name())),
+                p("BucketName", self.bucket.as_str()),
+                p("KmsKeyArn", self.kms_key.map(KmsKeyArn::as_str).unwrap_or_default()),
+            ],
+            regions,
         }
     }
 }

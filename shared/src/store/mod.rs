@@ -7,12 +7,15 @@
 //!   `inconclusive_at`, `checks` (JSON text). The table's stream (new and old images) carries
 //!   each write of it to `status_events`: a changed `status` is an event owed.
 //!   `bucket` is the partition key of the sparse GSI `by_bucket`: an integration is there once it
-//!   names a bucket.
+//!   names a bucket; `role_key` (`<account>/<role name>`) and `kms_key_id` those of `by_role` and
+//!   `by_kms_key`, which map a customer's change to the integrations it touches.
 //! - history: `pk = TENANT#<tenant>`, `sk = HISTORY#<id>#<checked_at>#<version>`; `status`,
 //!   `checks`, and `expires_at` (number, epoch seconds: the table's TTL attribute, 30 days on).
 //! - prevalidation record of an object: see `records`.
 //! - idempotency record: `pk = TENANT#<tenant>`, `sk = IDEMPOTENCY#<key>`; `request`,
 //!   `status` (number), `body`, `expires_at` (24 hours on).
+//! - recheck claim: `pk = TENANT#<tenant>`, `sk = RECHECK#<id>`; `due_at` (number, epoch
+//!   milliseconds), `expires_at`: a change-triggered check is due (`claim_recheck`).
 //! - quota counter: `pk = TENANT#<tenant>`, `sk = QUOTA#<name>#<window start>`; `used` (number),
 //!   `expires_at` (two windows on).
 //!
@@ -41,6 +44,10 @@ mod records;
 pub use records::{normalize_sequencer, RecordFilter, RecordPage, Written};
 
 pub const BY_BUCKET_INDEX: &str = "by_bucket";
+/// Integrations by `role_key` (`<account>/<role name>`): what a change to a role touches.
+pub const BY_ROLE_INDEX: &str = "by_role";
+/// Integrations by `kms_key_id` (the key's id): what a change to a key touches.
+pub const BY_KMS_KEY_INDEX: &str = "by_kms_key";
 /// Segments of the sweep's parallel scan.
 pub const SCAN_SEGMENTS: i32 = 4;
 pub const TTL_ATTRIBUTE: &str = "expires_at";
@@ -159,6 +166,11 @@ impl Reader<'_> {
     }
 }
 
+/// How a role is named in a change event: its account and its name (IAM events name no path).
+pub fn role_key(role: &RoleArn) -> String {
+    format!("{}/{}", role.account_id(), role.role_name())
+}
+
 pub(crate) fn to_item(i: &Integration) -> Item {
     let mut item = Item::from([
         ("pk".to_owned(), tenant_pk(&i.tenant)),
@@ -180,6 +192,8 @@ pub(crate) fn to_item(i: &Integration) -> Item {
         ("kms_key_arn", i.kms_key_arn.as_ref().map(|k| k.as_str().to_owned())),
         ("region", i.region.as_ref().map(|r| r.to_string())),
         ("last_checked_at", i.last_checked_at.clone()),
+        ("role_key", i.role_arn.as_ref().map(role_key)),
+        ("kms_key_id", i.kms_key_arn.as_ref().map(|k| k.key_id().to_owned())),
         ("verified_at", i.verified_at.clone()),
         ("inconclusive_at", i.inconclusive_at.clone()),
     ];
@@ -388,14 +402,29 @@ impl Store {
 
     /// The integrations whose bucket is `bucket`, across tenants.
     pub async fn for_bucket(&self, bucket: &str) -> Result<Vec<Integration>, StoreError> {
+        self.by_index(BY_BUCKET_INDEX, "bucket", bucket).await
+    }
+
+    /// The integrations whose role is `<account>/<name>` (`role_key`), across tenants.
+    pub async fn for_role(&self, key: &str) -> Result<Vec<Integration>, StoreError> {
+        self.by_index(BY_ROLE_INDEX, "role_key", key).await
+    }
+
+    /// The integrations whose KMS key has the id `key_id`, across tenants.
+    pub async fn for_kms_key(&self, key_id: &str) -> Result<Vec<Integration>, StoreError> {
+        self.by_index(BY_KMS_KEY_INDEX, "kms_key_id", key_id).await
+    }
+
+    async fn by_index(&self, index: &str, attribute: &str, value: &str) -> Result<Vec<Integration>, StoreError> {
         all_pages(|start| async move {
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(BY_BUCKET_INDEX)
-                .key_condition_expression("bucket = :b")
-                .expression_attribute_values(":b", s(bucket))
+                .index_name(index)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", attribute)
+                .expression_attribute_values(":v", s(value))
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
@@ -403,6 +432,33 @@ impl Store {
             Ok((items, out.last_evaluated_key))
         })
         .await
+    }
+
+    /// Claims the one check of an integration that changes within `window` lead to: true for
+    /// the first change (whose check is then due at the window's end), false while a check is
+    /// already due. A change always precedes its event, so the due check sees every change
+    /// claimed in its window.
+    pub async fn claim_recheck(&self, tenant: &TenantId, id: &IntegrationId, window: std::time::Duration) -> Result<bool, StoreError> {
+        // Milliseconds: a window may be a second long.
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
+        let due = now + window.as_millis() as u64;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", tenant_pk(tenant))
+            .item("sk", s(format!("RECHECK#{id}")))
+            .item("due_at", n(due))
+            .item(TTL_ATTRIBUTE, n(due / 1000 + 3600))
+            .condition_expression("attribute_not_exists(sk) OR due_at < :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result.map_err(StoreError::from) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Keeps this check result in the integration's history (expires after 30 days).

@@ -110,6 +110,7 @@ async fn main() {
     step(9, "The app asks for signed URLs (sign-url), and fetches one like the browser will");
     let sweep = Sweep::create(&provider).await;
     env.extend(sweep.env());
+    env.push(("BUCKETLINK_CHANGE_WINDOW_SECONDS", "1".to_owned()));
     let signer = Function::start("sign-url", &env).await;
     let urls = json!({"urls": [format!("https://{bucket}.s3.us-east-1.amazonaws.com/images/cat%201.jpg"), "https://other-bucket.s3.amazonaws.com/x.jpg"], "expires_in": 300});
     let signed = call(&signer, event("POST", &format!("/integrations/{id}/sign"), Some(&urls.to_string()), Some(TENANT), &[])).await;
@@ -212,6 +213,24 @@ async fn main() {
     show("refresh once S3 is back", &api(&behind_proxy, "POST", &format!("/integrations/{id}/validate"), None).await.body["status"]);
     announcer.pump().await;
     show("status events caused by the S3 outage", &sweep.events().await.len());
+
+    step(15, "The customer edits the role's trust policy; its CloudTrail event reaches us and the change is checked at once");
+    customer.set_trust(&Trust::WrongPrincipal("arn:aws:iam::999999999999:role/someone-else".into()), &provider.role_arn).await;
+    let noticed = std::time::Instant::now();
+    let change =
+        samples::cloudtrail_event(CUSTOMER_ACCOUNT, "aws.iam", "UpdateAssumeRolePolicy", json!({"roleName": customer.role_name, "policyDocument": "{}"}));
+    show("revalidate, given the event as EventBridge delivers it", &revalidate.invoke(change).await.unwrap_or_else(|e| e));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    show("the queued check (after the 1 s window)", &sweep.deliver(&revalidate).await);
+    show("status", &api(&integrations, "GET", &format!("/integrations/{id}"), None).await.body["status"]);
+    announcer.pump().await;
+    for change in sweep.events().await {
+        show(
+            "IntegrationStatusChanged",
+            &format!("{} -> {} ({})", change["old_status"].as_str().unwrap_or(""), change["new_status"].as_str().unwrap_or(""), change["failing_checks"]),
+        );
+    }
+    show("from the event to the announced status", &format!("{} ms", noticed.elapsed().as_millis()));
 
     println!("\nDone. Everything ran against {} and stops with this program.", emu.endpoint);
 }
