@@ -2,10 +2,14 @@
 //! external ID, permission policies, presigned URLs, CORS. Each launcher patch is pinned by a test
 //! against stock moto that shows the wrong answer it fixes.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_s3::config::interceptors::{BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut};
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
 use bucketlink::arn::RoleArn;
 use bucketlink::bucket::BucketName;
 use bucketlink::ids::{IntegrationId, KeyPrefix};
@@ -230,6 +234,39 @@ async fn cors_preflight_allows_only_configured_origins() {
     assert_eq!((status, allow), (403, None));
 }
 
+async fn cross_origin_get(url: &str, origin: &str) -> Option<String> {
+    let response = reqwest::Client::new().get(url).header("Origin", origin).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// AWS's rule: the first rule matching origin, method and requested headers decides.
+#[tokio::test]
+async fn cors_is_evaluated_rule_by_rule_like_s3() {
+    let emu = Emulator::shared();
+    let external_id = unique("ext");
+    let (provider, customer) = setup(emu, Trust::ExternalId(external_id.clone()), Permissions::ReadOnly).await;
+    let s3 = emu.s3(&emu.sdk_config(assume(&provider.sdk, &customer.role_arn, Some(&external_id)).await.unwrap(), "us-east-1").await);
+    let url = presigned_get(&s3, &customer.bucket, "hello.txt", SystemTime::now(), 300).await;
+
+    let later_rule = serde_json::json!([{"AllowedOrigins": ["https://other.example.com"], "AllowedMethods": ["GET"]},
+        {"AllowedOrigins": ["https://*.example.com"], "AllowedMethods": ["GET"], "AllowedHeaders": ["x-amz-*"]}]);
+    customer.set_cors(Some(&later_rule)).await;
+    assert_eq!(preflight(emu, &customer.bucket, ORIGIN).await, (200, Some(ORIGIN.to_owned())), "the second rule matches");
+    assert_eq!(cross_origin_get(&url, ORIGIN).await.as_deref(), Some(ORIGIN));
+    assert_eq!(preflight(emu, &customer.bucket, "https://app.example.com.evil.test").await.0, 403, "an origin matches whole");
+
+    customer.set_cors(Some(&serde_json::json!([{"AllowedOrigins": [ORIGIN], "AllowedMethods": ["PUT"]}]))).await;
+    assert_eq!(preflight(emu, &customer.bucket, ORIGIN).await.0, 403, "GET is not allowed");
+    assert_eq!(cross_origin_get(&url, ORIGIN).await, None, "a GET no rule allows gets no CORS headers");
+
+    customer.set_cors(Some(&serde_json::json!([{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]))).await;
+    assert_eq!(cross_origin_get(&url, ORIGIN).await.as_deref(), Some("*"));
+
+    customer.set_cors(None).await;
+    assert_eq!(preflight(emu, &customer.bucket, ORIGIN).await, (403, None), "no CORS at all");
+}
+
 #[tokio::test]
 async fn sessions_expire() {
     let emu = Emulator::start(Mode::Patched);
@@ -246,6 +283,34 @@ async fn sessions_expire() {
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("<Code>ExpiredToken</Code>"), "a URL dies with its session");
 }
+
+/// Sends `Origin` with an SDK request and keeps the answer's Access-Control-Allow-Origin: stock
+/// moto serves no anonymous request, so its CORS answers are seen through signed ones.
+#[derive(Debug, Clone, Default)]
+struct AllowOrigin(Arc<Mutex<Option<String>>>);
+
+impl Intercept for AllowOrigin {
+    fn name(&self) -> &'static str {
+        "AllowOrigin"
+    }
+
+    fn modify_before_signing(&self, ctx: &mut BeforeTransmitInterceptorContextMut<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+        ctx.request_mut().headers_mut().insert("Origin", ORIGIN);
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        ctx: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        *self.0.lock().unwrap() = ctx.response().headers().get("access-control-allow-origin").map(str::to_owned);
+        Ok(())
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Stock moto gets each of these wrong; if one starts passing, the patch for it can go.
 /// (The patched emulator's side of each is pinned by the other tests in this file and by
@@ -312,6 +377,13 @@ async fn stock_moto_needs_every_patch() {
         .await;
     let error = stack.expect_err("stock moto rejects the SDK's form encoding");
     assert!(format!("{error:?}").contains("SignatureDoesNotMatch"), "{error:?}");
+
+    // cors: a GET's CORS headers come from any rule naming the origin, whatever its methods.
+    let put_only = CorsRule::builder().allowed_origins(ORIGIN).allowed_methods("PUT").build().unwrap();
+    s3.put_bucket_cors().bucket("stock-bucket").cors_configuration(CorsConfiguration::builder().cors_rules(put_only).build().unwrap()).send().await.unwrap();
+    let seen = AllowOrigin::default();
+    s3.get_object().bucket("stock-bucket").key("k").customize().interceptor(seen.clone()).send().await.unwrap();
+    assert_eq!(seen.0.lock().unwrap().as_deref(), Some(ORIGIN), "stock moto: a rule for PUT lets the origin GET");
 
     // events: an event delivered to a rule's target has no `account`.
     let sqs = aws_sdk_sqs::Client::new(&provider_sdk);

@@ -183,8 +183,10 @@ async fn missing_or_foreign_cors_is_incorrect_cors_header() {
         assert!(cors["message"].as_str().unwrap().starts_with("Incorrect CORS header"));
         let fix = cors["remediation"].as_str().unwrap();
         let json_start = fix.find('[').unwrap();
-        let config: Value = serde_json::from_str(&fix[json_start..]).expect("the fix carries the exact CORS JSON");
+        let config: Value = serde_json::from_str(fix[json_start..].lines().next().unwrap()).expect("the fix carries the exact CORS JSON");
         assert_eq!(config[0]["AllowedOrigins"], json!([APP_ORIGIN]));
+        let command = &fix[fix.find("aws s3api put-bucket-cors").expect("and the CLI command")..];
+        assert!(command.starts_with(&format!("aws s3api put-bucket-cors --bucket '{}' --cors-configuration '{{\"CORSRules\":", customer.bucket)), "{command}");
     }
 }
 

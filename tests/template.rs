@@ -1,26 +1,11 @@
 //! `template.yaml` against the code: what the template promises operators must be what the
 //! functions do.
 
-use std::process::Command;
 use std::time::Duration;
 
 use bucketlink::budget;
-use bucketlink_testkit::emulator::workspace_root;
+use bucketlink_testkit::sam::template;
 use serde_json::Value;
-
-/// The template as JSON, read by cfn-lint's own decoder (it knows `!Ref`, `!GetAtt`, ...).
-fn template() -> Value {
-    let root = workspace_root();
-    let setup = Command::new("bash").arg(root.join("infra/local/setup.sh")).status().expect("setup");
-    assert!(setup.success());
-    let out = Command::new(root.join(".venv/bin/python"))
-        .args(["-c", "import json, sys\nfrom cfnlint.decode import decode\nt, errors = decode(sys.argv[1])\nassert not errors, errors\nprint(json.dumps(t))"])
-        .arg(root.join("template.yaml"))
-        .output()
-        .expect("run cfn-lint's decoder");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("the template as JSON")
-}
 
 fn timeout(template: &Value, function: &str) -> Duration {
     let seconds = template["Resources"][function]["Properties"]["Timeout"].as_u64().unwrap_or_else(|| panic!("{function} has a Timeout"));

@@ -10,8 +10,7 @@ is still needed. Besides AWS's APIs it answers (our own, under /_bucketlink/):
   GET  /_bucketlink/health
 Known differences from AWS that remain (tests do not depend on them): requests signed for the wrong
 region succeed; DynamoDB TTL never expires items; S3 event records lack `sequencer`/`userIdentity`
-and percent-encode `/` in keys; a bucket without CORS answers a preflight 200 with no CORS headers;
-bucket policies are not evaluated for presigned URLs (cross-account presigned reads are denied).
+and percent-encode `/` in keys; bucket policies are not evaluated for presigned URLs (cross-account presigned reads are denied).
 """
 
 from __future__ import annotations

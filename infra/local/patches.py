@@ -19,6 +19,9 @@ Each patch is named, small, and pinned by a Rust test that shows stock moto gett
             parses (moto's generic <ErrorResponse><Errors> shape reads as an unknown error).
 - events:   an event delivered to a rule's target carries its `account`, as on AWS (moto's default
             input template leaves it out).
+- cors:     (cors.py) S3's CORS evaluation: the first rule matching origin, method and requested
+            headers decides, a preflight nothing matches (or to a bucket without CORS) is refused;
+            moto applies every rule in turn and never looks at the method.
 - presign:  (presign.py) query-string SigV4 is verified: signature, expiry, the session's rights,
             and for an SSE-KMS object kms:Decrypt on its key (moto never refuses a read for KMS).
 
@@ -48,6 +51,7 @@ from moto.iam.models import get_account_id_from, iam_backends
 from moto.sqs.models import Queue, SQSBackend
 from moto.sts.models import sts_backends
 
+import cors
 import policy
 
 _clock = {"offset_seconds": 0.0}
@@ -277,6 +281,7 @@ def _without_recounting(original):
 
 
 def apply() -> None:
+    cors.apply()
     EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
         '{"id": "<id>", "time": <time>, "version": "0", "detail-type": "<detail-type>", "source": "<source>", '
         '"account": "<account>", "region": "<region>", "resources": <resources>, "detail": <detail>}'

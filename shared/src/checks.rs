@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::arn::RoleArn;
 use crate::aws::Clients;
+use crate::bucket::BucketName;
 use crate::budget::{self, Deadline};
 use crate::config::Config;
 use crate::external_id::ExternalId;
@@ -227,7 +228,7 @@ impl Checker {
         let readable = read.status == CheckStatus::Pass;
         checks.push(read);
         match &signed {
-            Ok(url) => checks.push(within(&deadline, "cors", Service::S3, async { ((), self.cors(url, readable).await) }).await.1),
+            Ok(url) => checks.push(within(&deadline, "cors", Service::S3, async { ((), self.cors(url, &conn.bucket, readable).await) }).await.1),
             Err(_) => checks.push(skipped("cors", "Skipped: no URL could be signed.")),
         }
         CheckRun { verdict: verdict(&checks), checks, region: Some(region) }
@@ -435,7 +436,7 @@ impl Checker {
         Ok(allowed(&get))
     }
 
-    async fn cors(&self, url: &str, object_readable: bool) -> CheckResult {
+    async fn cors(&self, url: &str, bucket: &BucketName, object_readable: bool) -> CheckResult {
         let timer = Timer::start("cors");
         let mut wrong = Vec::new();
         let mut fault = None;
@@ -452,18 +453,15 @@ impl Checker {
             }
             return timer.done(CheckStatus::Pass, "CORS_ALLOWED", format!("The bucket's CORS rules allow {}.", self.app_origins.join(", ")), None);
         }
-        let configuration = json!([{
-            "AllowedHeaders": ["*"],
-            "AllowedMethods": ["GET", "HEAD"],
-            "AllowedOrigins": self.app_origins,
-            "ExposeHeaders": ["Content-Length", "Content-Range", "Content-Type", "ETag"],
-            "MaxAgeSeconds": 3000
-        }]);
+        let rules = crate::policy::cors_rules(&self.app_origins);
+        let command = crate::policy::cors_cli_command(bucket.as_str(), &self.app_origins);
         timer.done(
             CheckStatus::Fail,
             "INCORRECT_CORS_HEADER",
             format!("Incorrect CORS header: the bucket does not allow requests from {}.", wrong.join(", ")),
-            Some(format!("In the S3 console, bucket → Permissions → Cross-origin resource sharing (CORS), set: {configuration}")),
+            Some(format!(
+                "In the S3 console, bucket → Permissions → Cross-origin resource sharing (CORS), set: {rules}\nOr with the AWS CLI (this replaces the bucket's CORS rules; add any you keep to the list): {command}"
+            )),
         )
     }
 }

@@ -280,6 +280,33 @@ impl Customer {
         customer
     }
 
+    /// Sets the bucket's CORS rules from the JSON the S3 console takes (`[{"AllowedOrigins": [...],
+    /// "AllowedMethods": [...], ...}]`), or removes them (`None`).
+    pub async fn set_cors(&self, rules: Option<&Value>) {
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(true).build());
+        let Some(rules) = rules else {
+            s3.delete_bucket_cors().bucket(&self.bucket).send().await.expect("delete bucket cors");
+            return;
+        };
+        let list = |rule: &Value, field: &str| rule[field].as_array().map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect::<Vec<_>>());
+        let rules = rules.as_array().expect("a list of CORS rules").iter().map(|rule| {
+            CorsRule::builder()
+                .set_allowed_origins(list(rule, "AllowedOrigins"))
+                .set_allowed_methods(list(rule, "AllowedMethods"))
+                .set_allowed_headers(list(rule, "AllowedHeaders"))
+                .set_expose_headers(list(rule, "ExposeHeaders"))
+                .set_max_age_seconds(rule["MaxAgeSeconds"].as_i64().map(|n| n as i32))
+                .build()
+                .expect("cors rule")
+        });
+        s3.put_bucket_cors()
+            .bucket(&self.bucket)
+            .cors_configuration(CorsConfiguration::builder().set_cors_rules(Some(rules.collect())).build().expect("cors"))
+            .send()
+            .await
+            .expect("put bucket cors");
+    }
+
     pub async fn set_trust(&self, trust: &Trust, provider_role_arn: &str) {
         aws_sdk_iam::Client::new(&self.sdk)
             .update_assume_role_policy()

@@ -5,10 +5,15 @@ pub mod emulator;
 pub mod events;
 pub mod fixtures;
 pub mod gateway;
+pub mod http_api;
+pub mod listen;
+pub mod local;
 pub mod proxy;
 pub mod runtime;
+pub mod sam;
 pub mod samples;
 pub mod scale;
+pub mod site;
 pub mod streams;
 
 pub use emulator::{Account, Emulator, Mode};

@@ -11,17 +11,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, Notify};
 
 use crate::emulator::workspace_root;
+use crate::listen::{serve, Listener};
 
 /// What a function answered: its response payload, or the error it reported to the runtime.
 pub type Outcome = Result<Value, Value>;
@@ -79,14 +76,15 @@ impl Function {
     /// Starts `name` under the runtime emulation with `env` (plus the variables Lambda always sets).
     pub async fn start(name: &str, env: &[(&str, String)]) -> Function {
         let queue = Arc::new(Queue::default());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind runtime API");
-        let addr = listener.local_addr().expect("address");
-        let server = tokio::spawn(serve(listener, queue.clone()));
+        let listener = Listener::bind(0).await.expect("bind runtime API");
+        let addr = listener.address();
+        let served = queue.clone();
+        let server = serve(listener, move |request| answer(served.clone(), request));
         let mut command = Command::new(binary(name));
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_RUNTIME_API", &addr)
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -146,17 +144,6 @@ pub fn assert_cold_start_names_missing_variable(binary: &str) {
 impl Drop for Function {
     fn drop(&mut self) {
         self.server.abort();
-    }
-}
-
-async fn serve(listener: TcpListener, queue: Arc<Queue>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else { return };
-        let queue = queue.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| answer(queue.clone(), request));
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-        });
     }
 }
 

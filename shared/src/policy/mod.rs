@@ -16,6 +16,8 @@ use crate::partition::Partition;
 /// The customer-side CloudFormation template: a role and its policy, from parameters.
 pub const CUSTOMER_TEMPLATE: &str = include_str!("../../../infra/customer/bucketlink-access.yaml");
 /// The optional customer-side template that forwards their changes' CloudTrail events to us.
+/// The same role in Terraform; its variables take the CloudFormation parameters' values.
+pub const CUSTOMER_TERRAFORM: &str = include_str!("../../../infra/customer/bucketlink-access.tf");
 pub const CHANGES_TEMPLATE: &str = include_str!("../../../infra/customer/bucketlink-changes.yaml");
 
 /// What the policies of one integration are made of.
@@ -37,6 +39,7 @@ pub struct Setup {
     pub trust_policy: Value,
     pub cloudformation: CloudFormation,
     pub cli_commands: Vec<String>,
+    pub terraform: Terraform,
     /// Optional: forwarding the customer's changes, when bucketlink takes them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_events: Option<ChangeEvents>,
@@ -85,6 +88,13 @@ impl CloudFormation {
         self.quick_create_url = Some(url);
         self
     }
+}
+
+/// The role as a Terraform configuration, and the `terraform.tfvars` that fills it in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Terraform {
+    pub configuration: &'static str,
+    pub tfvars: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,6 +184,20 @@ impl Grant<'_> {
         }
     }
 
+    pub fn terraform(&self) -> Terraform {
+        let role = self.role_name();
+        let variables = [
+            ("provider_principal", self.provider_principal.as_str()),
+            ("external_id", self.external_id.as_str()),
+            ("bucket_name", self.bucket.as_str()),
+            ("key_prefix", self.prefix.as_str()),
+            ("kms_key_arn", self.kms_key.map(KmsKeyArn::as_str).unwrap_or_default()),
+            ("role_name", &role),
+        ];
+        let tfvars = variables.iter().map(|(name, value)| format!("{name} = {}\n", Value::from(*value))).collect();
+        Terraform { configuration: CUSTOMER_TERRAFORM, tfvars }
+    }
+
     pub fn cli_commands(&self) -> Vec<String> {
         let role = self.role_name();
         vec![
@@ -192,6 +216,7 @@ impl Grant<'_> {
             trust_policy: self.trust_policy(),
             cloudformation: self.cloudformation(),
             cli_commands: self.cli_commands(),
+            terraform: self.terraform(),
             change_events: None,
         }
     }
@@ -235,6 +260,24 @@ pub fn session_policy(partition: Partition, bucket: &BucketName, prefix: &KeyPre
             "Condition": {"StringLike": {"kms:ViaService": format!("s3.*.{}", partition.dns_suffix())}}}),
     ];
     json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+/// The CORS rule that lets `origins` load a bucket's objects through signed GET URLs, as the S3
+/// console takes it (a list of rules).
+pub fn cors_rules(origins: &[String]) -> Value {
+    json!([{
+        "AllowedHeaders": ["*"],
+        "AllowedMethods": ["GET", "HEAD"],
+        "AllowedOrigins": origins,
+        "ExposeHeaders": ["Content-Length", "Content-Range", "Content-Type", "ETag"],
+        "MaxAgeSeconds": 3000
+    }])
+}
+
+/// The AWS CLI command that sets `cors_rules(origins)` on `bucket`.
+pub fn cors_cli_command(bucket: &str, origins: &[String]) -> String {
+    let configuration = json!({"CORSRules": cors_rules(origins)}).to_string();
+    format!("aws s3api put-bucket-cors --bucket {} --cors-configuration {}", shell_quote(bucket), shell_quote(&configuration))
 }
 
 /// Single-quotes for POSIX shells; a quote inside becomes `'\''`.
@@ -419,6 +462,19 @@ mod tests {
             assert!(CUSTOMER_TEMPLATE.contains(&format!("\n  {}:\n", p.parameter_key)), "{} is declared", p.parameter_key);
         }
         assert_eq!(cfn.parameters.iter().find(|p| p.parameter_key == "ExternalId").unwrap().parameter_value, f.external_id.as_str());
+    }
+
+    #[test]
+    fn terraform_variables_are_the_configurations_variables() {
+        let f = Fixture::new("images/");
+        let tf = f.grant(true).terraform();
+        let names: Vec<&str> = tf.tfvars.lines().map(|l| l.split(" = ").next().unwrap()).collect();
+        assert_eq!(names.len(), 6);
+        for name in names {
+            assert!(CUSTOMER_TERRAFORM.contains(&format!("variable \"{name}\" {{")), "{name} is declared");
+        }
+        assert!(tf.tfvars.contains(&format!("external_id = \"{}\"\n", f.external_id.as_str())), "{}", tf.tfvars);
+        assert!(tf.tfvars.contains("key_prefix = \"images/\"\n"));
     }
 
     #[test]

@@ -233,4 +233,5 @@ async fn main() {
     show("from the event to the announced status", &format!("{} ms", noticed.elapsed().as_millis()));
 
     println!("\nDone. Everything ran against {} and stops with this program.", emu.endpoint);
+    println!("To do the customer's setup yourself, in a browser: scripts/serve (the setup page, the API and a sample customer account).");
 }
