@@ -251,8 +251,17 @@ async fn a_customer_sets_up_their_bucket_in_the_page_until_every_check_is_green(
     browser.shot_at("#preview-title", "preview").await;
 
     // The objects S3 announced, as prevalidation recorded them, once the connection was healthy.
-    browser.click("#refresh").await;
-    browser.until("document.querySelectorAll('#objects li .badge').length >= 10", "the prevalidation records appear").await;
+    // S3's announcements reach prevalidate every two seconds: refresh until they are recorded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        browser.click("#refresh").await;
+        browser.until("!document.getElementById('refresh').disabled", "the refresh finishes").await;
+        if browser.js("return document.querySelectorAll('#objects li .badge').length;", vec![]).await.as_u64() >= Some(10) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the prevalidation records did not appear within 60 s");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     browser.shot_at("#objects", "objects").await;
 
     // Phone width: still one readable column.

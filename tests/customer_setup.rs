@@ -82,6 +82,8 @@ impl Integration {
             integration: &self.id,
             provider_principal: &self.principal,
             external_id: &self.external_id,
+            previous_external_id: None,
+            existing_role: None,
             partition: Partition::Aws,
             bucket: &self.bucket,
             prefix: &self.prefix,
@@ -227,7 +229,7 @@ fn terraform_snippet_mirrors_the_cloudformation_template() {
         .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':'))
         .map(|l| snake(l.trim().trim_end_matches(':')))
         .collect();
-    assert_eq!(parameters.len(), 6, "{parameters:?}");
+    assert_eq!(parameters.len(), 7, "{parameters:?}");
     let mut variables = labels("variable");
     variables.sort();
     let mut expected = parameters.clone();
@@ -239,7 +241,10 @@ fn terraform_snippet_mirrors_the_cloudformation_template() {
         assert!(text.contains(&format!("Sid      = \"{sid}\"")) || text.contains(&format!("Sid       = \"{sid}\"")), "{sid}");
         assert!(template.contains(&format!("Sid: {sid}")), "{sid} is in the CloudFormation template too");
     }
-    assert!(text.contains(r#"Condition = { StringEquals = { "sts:ExternalId" = var.external_id } }"#));
+    assert!(text.contains(
+        r#"Condition = { StringEquals = { "sts:ExternalId" = var.previous_external_id == "" ? [var.external_id] : [var.external_id, var.previous_external_id] } }"#
+    ));
+    assert!(template.contains("sts:ExternalId: !If [Rotating, [!Ref ExternalId, !Ref PreviousExternalId], !Ref ExternalId]"));
     assert!(text.contains(r#"Resource = "${local.bucket_arn}/${var.key_prefix}*""#));
     assert!(text.contains(r#"{ StringLike = { "s3:prefix" = ["${var.key_prefix}*"] } }"#));
     assert!(text.contains(r#""kms:ViaService" = "s3.${local.kms_region}.${data.aws_partition.current.dns_suffix}""#));

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use bucketlink_testkit::emulator::workspace_root;
 use bucketlink_testkit::fixtures::{connect, Connected};
 use bucketlink_testkit::gateway::{call, event};
-use bucketlink_testkit::{Emulator, Function, Provider};
+use bucketlink_testkit::{Emulator, Function, Provider, Trust};
 use serde_json::{json, Value};
 
 const TENANT: &str = "tenant-openapi";
@@ -136,12 +136,31 @@ async fn every_operation_answers_only_what_it_declares() {
         ("POST", "/integrations/{id}/sign", format!("/integrations/{missing}/sign"), Some(json!({"urls": [object]}).to_string()), Some(TENANT)),
         ("POST", "/policy/lint", "/policy/lint".into(), Some(json!({"policy": {"Version": "2012-10-17", "Statement": []}}).to_string()), Some(TENANT)),
         ("POST", "/policy/lint", "/policy/lint".into(), Some("{\"policy\": 5}".into()), Some(TENANT)),
+        ("POST", "/integrations/{id}/external-id/cancel", format!("/integrations/{id}/external-id/cancel"), None, Some(TENANT)),
+        ("POST", "/integrations/{id}/external-id", format!("/integrations/{id}/external-id"), Some("{\"grace_seconds\": 99999999}".into()), Some(TENANT)),
+        ("POST", "/integrations/{id}/external-id", format!("/integrations/{id}/external-id"), None, Some(TENANT)),
+        ("POST", "/integrations/{id}/external-id", format!("/integrations/{id}/external-id"), None, Some(TENANT)),
+        ("POST", "/integrations/{id}/external-id/complete", format!("/integrations/{id}/external-id/complete"), None, Some(TENANT)),
+        // (The customer pastes the rotation's trust policy here: see below.)
+        ("POST", "/integrations/{id}/external-id/complete", format!("/integrations/{id}/external-id/complete"), None, Some(TENANT)),
+        ("POST", "/integrations/{id}/external-id/cancel", format!("/integrations/{id}/external-id/cancel"), None, Some(TENANT)),
+        ("POST", "/integrations/{id}/external-id", format!("/integrations/{id}/external-id"), Some("{\"grace_seconds\": 3600}".into()), Some(TENANT)),
+        ("POST", "/integrations/{id}/external-id/cancel", format!("/integrations/{id}/external-id/cancel"), None, Some(TENANT)),
         ("DELETE", "/integrations/{id}", format!("/integrations/{id}"), None, Some(TENANT)),
         ("DELETE", "/integrations/{id}", format!("/integrations/{id}"), None, Some(TENANT)),
         ("POST", "/integrations/{id}/validate", format!("/integrations/{id}/validate"), None, Some(TENANT)),
     ];
     let mut seen_success = BTreeSet::new();
+    let mut completes = 0;
     for (method, template, path, body, tenant) in &cases {
+        if template.ends_with("/complete") {
+            completes += 1;
+            if completes == 2 {
+                // The customer pastes the rotation's trust policy (both IDs): now it may complete.
+                let rotating = call(&integrations, event("GET", &format!("/integrations/{id}"), None, Some(TENANT), &[])).await;
+                customer.set_trust(&Trust::Document(rotating.body["setup"]["trust_policy"].clone()), &provider.role_arn).await;
+            }
+        }
         let function = if template.ends_with("/sign") { &sign } else { &integrations };
         let answer = call(function, event(method, path, body.as_deref(), *tenant, &[])).await;
         let declared = &doc["paths"][*template][method.to_ascii_lowercase()]["responses"];

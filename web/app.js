@@ -12,6 +12,7 @@ const CHECK_LABELS = {
   list_objects: "Objects can be listed",
   object_read: "Data rows can be read",
   cors: "Your browser may load them (CORS)",
+  external_id_rotation: "External ID rotation",
 };
 const STATUS_LABELS = {
   awaiting_role: "Waiting for the role",

@@ -21,6 +21,12 @@ variable "external_id" {
   }
 }
 
+variable "previous_external_id" {
+  description = "During an external ID rotation, the ID being replaced (accepted alongside external_id until the rotation ends); empty otherwise."
+  type        = string
+  default     = ""
+}
+
 variable "bucket_name" {
   description = "The bucket bucketlink may read."
   type        = string
@@ -67,7 +73,7 @@ resource "aws_iam_role" "bucketlink_access" {
       Effect    = "Allow"
       Principal = { AWS = var.provider_principal }
       Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "sts:ExternalId" = var.external_id } }
+      Condition = { StringEquals = { "sts:ExternalId" = var.previous_external_id == "" ? [var.external_id] : [var.external_id, var.previous_external_id] } }
     }]
   })
 }

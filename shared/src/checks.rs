@@ -25,6 +25,7 @@ use crate::ids::IntegrationId;
 use crate::integration::{CheckResult, CheckStatus, Connection, Status};
 use crate::refusal::Refusal;
 use crate::region::Region;
+use crate::rotation::ExternalIds;
 use crate::sts::assume_role;
 
 /// The outcome of one run of every check.
@@ -34,14 +35,17 @@ pub struct CheckRun {
     pub verdict: Option<Status>,
     pub checks: Vec<CheckResult>,
     pub region: Option<Region>,
+    /// The role accepted a rotation's new external ID (the run used it).
+    pub new_external_id_accepted: bool,
 }
 
 /// What the checks prove together: a failure proven on its own evidence decides (`insecure` for
-/// the external ID), otherwise any check without a verdict leaves the run without one, and only
+/// the external ID, or a retired one still accepted), otherwise any check without a verdict leaves the run without one, and only
 /// a run where every check reached its verdict is `healthy`.
 fn verdict(checks: &[CheckResult]) -> Option<Status> {
     let failed = |name: Option<&str>| checks.iter().any(|c| c.status == CheckStatus::Fail && name.is_none_or(|n| c.name == n));
-    if failed(Some("external_id_required")) {
+    // A role that takes a retired ID is insecure; one that takes only the retired ID fails first.
+    if failed(Some("external_id_required")) || (failed(Some(ROTATION)) && !failed(Some("role_assumable"))) {
         Some(Status::Insecure)
     } else if failed(None) {
         Some(Status::Failing)
@@ -55,12 +59,12 @@ fn verdict(checks: &[CheckResult]) -> Option<Status> {
 /// What runs the checks of a connection: `Checker` against AWS; a scripted one in the use
 /// cases' unit tests.
 pub trait Checks: Send + Sync {
-    fn run(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> impl std::future::Future<Output = CheckRun> + Send;
+    fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection) -> impl std::future::Future<Output = CheckRun> + Send;
 }
 
 impl Checks for Checker {
-    async fn run(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckRun {
-        Checker::run(self, id, external_id, conn).await
+    async fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection) -> CheckRun {
+        Checker::run(self, id, ids, conn).await
     }
 }
 
@@ -79,6 +83,8 @@ const CHECK_SESSION_SECONDS: i32 = 900;
 
 /// The checks, in the order they run.
 pub const NAMES: [&str; 6] = ["role_assumable", "external_id_required", "bucket_region", "list_objects", "object_read", "cors"];
+/// The check of an external ID rotation, last, while one runs or once one has ended.
+pub const ROTATION: &str = "external_id_rotation";
 
 /// Runs one check within `budget::CHECK` and what is left of the run's deadline; a check cut
 /// short gives `None` for its value and a `CHECK_TIMED_OUT` result.
@@ -170,9 +176,34 @@ impl Checker {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
-    /// Every check, within `budget::CHECKS`; each check within `budget::CHECK`.
-    pub async fn run(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckRun {
+    /// Every check, within `budget::CHECKS`; each check within `budget::CHECK`. A rotation's
+    /// new external ID is probed first (once the role accepts it, the whole run uses it), a
+    /// retired one last.
+    pub async fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection) -> CheckRun {
         let deadline = Deadline::after(budget::CHECKS);
+        let mut rotation = None;
+        let mut active = &ids.active;
+        if let Some(new) = &ids.pending {
+            let (_, result) = within(&deadline, ROTATION, Service::Sts, async { ((), self.new_external_id(id, new, &ids.active, conn).await) }).await;
+            if result.status == CheckStatus::Pass {
+                active = new;
+            }
+            rotation = Some(result);
+        }
+        let mut run = self.six(&deadline, id, active, conn).await;
+        if let Some(old) = &ids.retired {
+            rotation = Some(within(&deadline, ROTATION, Service::Sts, async { ((), self.old_external_id(id, old, active, conn).await) }).await.1);
+        }
+        run.new_external_id_accepted = ids.pending.as_ref() == Some(active);
+        if let Some(result) = rotation {
+            run.checks.push(result);
+            run.verdict = verdict(&run.checks);
+        }
+        run
+    }
+
+    async fn six(&self, deadline: &Deadline, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckRun {
+        let deadline = *deadline;
         let mut checks = Vec::with_capacity(6);
         let skip_rest = |checks: &mut Vec<CheckResult>, reason: &str| {
             for name in NAMES.iter().skip(checks.len()) {
@@ -186,7 +217,7 @@ impl Checker {
         let Some(credentials) = assumed.flatten() else {
             let reason = if reached { "Skipped: the role could not be assumed." } else { "Skipped: whether the role can be assumed is not known yet." };
             skip_rest(&mut checks, reason);
-            return CheckRun { verdict: verdict(&checks), checks, region: None };
+            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false };
         };
 
         let (_, insecure) =
@@ -199,7 +230,7 @@ impl Checker {
             _ => {}
         }
         if checks.len() == NAMES.len() {
-            return CheckRun { verdict: verdict(&checks), checks, region: None };
+            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false };
         }
 
         let (region, result) = within(&deadline, "bucket_region", Service::S3, self.bucket_region(credentials.clone(), conn)).await;
@@ -207,7 +238,7 @@ impl Checker {
         checks.push(result);
         let Some(region) = region.flatten() else {
             skip_rest(&mut checks, if reached { "Skipped: the bucket's region is unknown." } else { "Skipped: the bucket's region is not known yet." });
-            return CheckRun { verdict: verdict(&checks), checks, region: None };
+            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false };
         };
 
         let s3 = self.s3(credentials, &region);
@@ -231,7 +262,7 @@ impl Checker {
             Ok(url) => checks.push(within(&deadline, "cors", Service::S3, async { ((), self.cors(url, &conn.bucket, readable).await) }).await.1),
             Err(_) => checks.push(skipped("cors", "Skipped: no URL could be signed.")),
         }
-        CheckRun { verdict: verdict(&checks), checks, region: Some(region) }
+        CheckRun { verdict: verdict(&checks), checks, region: Some(region), new_external_id_accepted: false }
     }
 
     async fn role_assumable(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> (Option<Credentials>, CheckResult) {
@@ -302,6 +333,43 @@ impl Checker {
             return timer.inconclusive(&fault);
         }
         timer.done(CheckStatus::Pass, "EXTERNAL_ID_REQUIRED", "The role refuses to be assumed without our external ID.", None)
+    }
+
+    async fn new_external_id(&self, id: &IntegrationId, new: &ExternalId, old: &ExternalId, conn: &Connection) -> CheckResult {
+        let timer = Timer::start(ROTATION);
+        match self.assume(id, conn, Some(new.as_str())).await {
+            Ok(_) => timer.done(
+                CheckStatus::Pass,
+                "NEW_EXTERNAL_ID_ACCEPTED",
+                "The role accepts the new external ID: the checks and signing use it from now on. Complete the rotation once the role no longer accepts the old one.",
+                None,
+            ),
+            Err(Failure::Fault(fault)) => timer.inconclusive(&fault),
+            Err(Failure::Refused { .. }) => timer.done(
+                CheckStatus::Warn,
+                "NEW_EXTERNAL_ID_NOT_ACCEPTED",
+                "The role does not accept the new external ID yet; the old one is used until it does.",
+                Some(format!(
+                    "In the role's trust policy, set \"Condition\": {{\"StringEquals\": {{\"sts:ExternalId\": [\"{new}\", \"{old}\"]}}}} (both IDs, for the rotation's window), then run the checks again."
+                )),
+            ),
+        }
+    }
+
+    async fn old_external_id(&self, id: &IntegrationId, old: &ExternalId, active: &ExternalId, conn: &Connection) -> CheckResult {
+        let timer = Timer::start(ROTATION);
+        match self.assume(id, conn, Some(old.as_str())).await {
+            Ok(_) => timer.done(
+                CheckStatus::Fail,
+                "OLD_EXTERNAL_ID_ACCEPTED",
+                format!("The role still accepts the external ID the rotation retired ({old}): whoever knows it can still use the role."),
+                Some(format!(
+                    "In the role's trust policy, remove \"{old}\" from the sts:ExternalId condition, leaving \"Condition\": {{\"StringEquals\": {{\"sts:ExternalId\": \"{active}\"}}}}; no data is read until then."
+                )),
+            ),
+            Err(Failure::Fault(fault)) => timer.inconclusive(&fault),
+            Err(Failure::Refused { .. }) => timer.done(CheckStatus::Pass, "OLD_EXTERNAL_ID_REFUSED", "The role refuses the external ID the rotation retired.", None),
+        }
     }
 
     async fn bucket_region(&self, credentials: Credentials, conn: &Connection) -> (Option<Region>, CheckResult) {

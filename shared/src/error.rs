@@ -16,6 +16,9 @@ pub enum Error {
     BodyTooLarge(usize),
     #[error("concurrent update")]
     Conflict,
+    /// The request cannot be done in the integration's present state (a rotation's step).
+    #[error("{detail}")]
+    NotNow { code: &'static str, title: &'static str, detail: String },
     #[error("integration {id} is {status}")]
     NotReady { id: String, status: &'static str },
     /// The integration's role refused us: the customer's setup, which the checks explain.

@@ -7,6 +7,7 @@ use crate::bucket::BucketName;
 use crate::external_id::ExternalId;
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
 use crate::region::Region;
+use crate::rotation::{ExternalIds, Rotation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -71,7 +72,12 @@ pub struct Integration {
     pub tenant: TenantId,
     pub name: String,
     pub status: Status,
+    /// The external ID in use (for the checks and for signing).
     pub external_id: ExternalId,
+    /// An external ID rotation in progress.
+    pub rotation: Option<Rotation>,
+    /// The external ID a completed rotation replaced: the checks prove the role refuses it.
+    pub retired_external_id: Option<ExternalId>,
     pub bucket: Option<BucketName>,
     pub prefix: KeyPrefix,
     pub kms_key_arn: Option<KmsKeyArn>,
@@ -111,6 +117,8 @@ impl Integration {
             name,
             status: Status::AwaitingRole,
             external_id: ExternalId::generate(),
+            rotation: None,
+            retired_external_id: None,
             bucket,
             prefix,
             kms_key_arn,
@@ -123,6 +131,48 @@ impl Integration {
             created_at: now.clone(),
             updated_at: now,
             version: 1,
+        }
+    }
+
+    pub fn external_ids(&self) -> ExternalIds {
+        let pending = self.rotation.as_ref().filter(|r| r.accepted_at.is_none()).map(|r| r.new_external_id.clone());
+        ExternalIds { active: self.external_id.clone(), pending, retired: self.retired_external_id.clone() }
+    }
+
+    /// Starts a rotation with a window of `grace`; a window of zero completes it at once. An
+    /// integration without a role has nothing to keep working: its new ID replaces the old at once.
+    pub fn start_rotation(&mut self, grace: std::time::Duration, now: std::time::SystemTime) {
+        let rotation = Rotation::start(self.external_id.clone(), grace, now);
+        if self.role_arn.is_none() {
+            self.external_id = rotation.new_external_id;
+            return;
+        }
+        self.rotation = Some(rotation);
+        if grace.is_zero() {
+            self.complete_rotation();
+        }
+    }
+
+    /// The checks saw the role accept the new ID: from now on it is the one used.
+    pub fn accept_new_external_id(&mut self, at: &str) {
+        if let Some(rotation) = self.rotation.as_mut().filter(|r| r.accepted_at.is_none()) {
+            rotation.accepted_at = Some(at.to_owned());
+            self.external_id = rotation.new_external_id.clone();
+        }
+    }
+
+    /// Ends the rotation: the new ID alone is used, the old one must be refused from now on.
+    pub fn complete_rotation(&mut self) {
+        if let Some(rotation) = self.rotation.take() {
+            self.external_id = rotation.new_external_id;
+            self.retired_external_id = Some(rotation.old_external_id);
+        }
+    }
+
+    /// Gives up the rotation: the old ID is used again, as before it started.
+    pub fn cancel_rotation(&mut self) {
+        if let Some(rotation) = self.rotation.take() {
+            self.external_id = rotation.old_external_id;
         }
     }
 

@@ -1,5 +1,7 @@
 //! The integrations use cases: what the API (and the sweep) do, minus HTTP.
 
+use std::time::SystemTime;
+
 use serde::{Deserialize, Serialize};
 
 use crate::arn::{KmsKeyArn, RoleArn};
@@ -13,6 +15,7 @@ use crate::integration::{CheckStatus, Connection, Integration, Status};
 use crate::policy::lint::{self, Kind};
 use crate::policy::{Grant, Setup};
 use crate::record::{ObjectRecord, ObjectStatus};
+use crate::rotation::{self, ExternalIds, Step};
 use crate::store::{RecordFilter, Store};
 
 const SAVE_ATTEMPTS: usize = 4;
@@ -50,6 +53,17 @@ pub struct LintRequest {
 pub struct HistoryEntry {
     pub checked_at: String,
     pub status: String,
+    /// A rotation's step (`rotation_started`, ...); absent for a run of the checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+}
+
+/// `POST /integrations/{id}/external-id`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RotationRequest {
+    /// How long the role may accept both IDs (default 7 days, 0 to 90 days).
+    pub grace_seconds: Option<u64>,
 }
 
 /// An integration as the API shows it: with the principal to trust and, once the bucket is
@@ -61,6 +75,10 @@ pub struct IntegrationView {
     pub provider_principal: String,
     pub provider_account_id: String,
     pub setup: Option<Setup>,
+    /// During an external ID rotation: the setup once it ends (the new ID alone), while `setup`
+    /// is the one for its window (both IDs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_after_rotation: Option<Setup>,
     /// Present when the last checks reached no verdict: what happened, in plain words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
@@ -171,18 +189,22 @@ impl<C: Checks> Integrations<C> {
     }
 
     pub fn view(&self, integration: Integration) -> IntegrationView {
-        let setup = integration.bucket.as_ref().map(|bucket| {
-            let grant = Grant {
-                integration: &integration.id,
-                provider_principal: &self.provider_principal,
-                external_id: &integration.external_id,
-                partition: self.provider_principal.partition(),
-                bucket,
-                prefix: &integration.prefix,
-                kms_key: integration.kms_key_arn.as_ref(),
-            };
+        let rotation = integration.rotation.as_ref();
+        let grant = integration.bucket.as_ref().map(|bucket| Grant {
+            integration: &integration.id,
+            provider_principal: &self.provider_principal,
+            // During a rotation the setup is about the new ID, whichever is in use yet.
+            external_id: rotation.map_or(&integration.external_id, |r| &r.new_external_id),
+            previous_external_id: rotation.map(|r| &r.old_external_id),
+            existing_role: rotation.and(integration.role_arn.as_ref()).map(RoleArn::role_name),
+            partition: self.provider_principal.partition(),
+            bucket,
+            prefix: &integration.prefix,
+            kms_key: integration.kms_key_arn.as_ref(),
+        });
+        let setup = grant.as_ref().map(|grant| {
             let mut setup = grant.setup();
-            if let Some(url) = &self.customer_template_url {
+            if let Some(url) = self.customer_template_url.as_ref().filter(|_| rotation.is_none()) {
                 setup.cloudformation = setup.cloudformation.with_quick_create(url, self.provider_principal.partition());
             }
             if let Some(bus) = &self.change_event_bus {
@@ -191,10 +213,12 @@ impl<C: Checks> Integrations<C> {
             }
             setup
         });
+        let setup_after_rotation = grant.filter(|_| rotation.is_some()).map(|grant| Grant { previous_external_id: None, ..grant }.setup());
         IntegrationView {
             provider_principal: self.provider_principal.to_string(),
             provider_account_id: self.provider_principal.account_id().to_owned(),
             setup,
+            setup_after_rotation,
             notice: notice(&integration),
             history: None,
             integration,
@@ -222,7 +246,7 @@ impl<C: Checks> Integrations<C> {
         let integration = self.load(tenant, id).await?;
         let history = self.store.history(tenant, &integration.id, HISTORY_SHOWN).await?;
         let mut view = self.view(integration);
-        view.history = Some(history.into_iter().map(|(checked_at, status)| HistoryEntry { checked_at, status }).collect());
+        view.history = Some(history.into_iter().map(|(checked_at, status, event)| HistoryEntry { checked_at, status, event }).collect());
         Ok(view)
     }
 
@@ -323,18 +347,24 @@ impl<C: Checks> Integrations<C> {
     /// update is lost. A status change is announced from the table's stream (`status_events`).
     async fn check_and_save(&self, tenant: &TenantId, id: &str, keep: KeepInconclusive, change: impl Fn(&mut Integration)) -> Result<Checked, Error> {
         let deadline = Deadline::after(budget::ATTACH);
-        let mut checked: Option<(Connection, CheckRun)> = None;
+        let mut checked: Option<(Connection, ExternalIds, CheckRun)> = None;
         for _ in 0..SAVE_ATTEMPTS {
             let mut integration = deadline.call(Aws::DynamoDb, self.load(tenant, id)).await?;
             let before = integration.status;
+            let rotation_before = integration.rotation.clone();
             let previous = integration.connection();
             change(&mut integration);
+            // A rotation whose window is over ends before the checks: they prove the old ID refused.
+            if integration.rotation.as_ref().is_some_and(|r| r.is_due(SystemTime::now())) {
+                integration.complete_rotation();
+            }
             let connection = integration
                 .connection()
                 .ok_or_else(|| invalid("role_arn", "ROLE_NOT_ATTACHED", "attach a role first: PUT /integrations/{id} with bucket and role_arn"))?;
+            let ids = integration.external_ids();
             let report = match checked.take() {
-                Some((c, report)) if c == connection => report,
-                _ => self.checker.run(&integration.id, &integration.external_id, &connection).await,
+                Some((c, i, report)) if c == connection && i == ids => report,
+                _ => self.checker.run(&integration.id, &ids, &connection).await,
             };
             let conclusive = report.verdict.is_some();
             if !conclusive && keep == KeepInconclusive::No {
@@ -343,18 +373,111 @@ impl<C: Checks> Integrations<C> {
             record(&mut integration, &report, previous.as_ref() == Some(&connection));
             match deadline.call(Aws::DynamoDb, async { self.store.save(&integration).await.map_err(Error::from) }).await {
                 Ok(saved) => {
-                    // The history is a log beside the integration: a lost entry costs less than
-                    // failing a request whose result is already saved and announced.
-                    if let Err(e) = deadline.call(Aws::DynamoDb, async { self.store.append_history(&saved).await.map_err(Error::from) }).await {
-                        tracing::error!(integration = %saved.id, error = %e, "history entry not written");
-                    }
+                    let step = Step::between(rotation_before.as_ref(), saved.rotation.as_ref(), &saved.external_id);
+                    self.append_history(&deadline, &saved, step).await;
                     return Ok(Checked { before, integration: saved, conclusive, saved: true });
                 }
-                Err(Error::Conflict) => checked = Some((connection, report)),
+                Err(Error::Conflict) => checked = Some((connection, ids, report)),
                 Err(e) => return Err(e),
             }
         }
         Err(Error::Conflict)
+    }
+
+    /// The history is a log beside the integration: a lost entry costs less than failing a
+    /// request whose result is already saved and announced.
+    async fn append_history(&self, deadline: &Deadline, saved: &Integration, step: Option<Step>) {
+        if let Err(e) = deadline.call(Aws::DynamoDb, async { self.store.append_history(saved, step).await.map_err(Error::from) }).await {
+            tracing::error!(integration = %saved.id, error = %e, "history entry not written");
+        }
+    }
+
+    /// Applies `change` (which may refuse) and saves conditionally on the version read, again on
+    /// a concurrent write; no checks run.
+    async fn change_and_save(&self, tenant: &TenantId, id: &str, change: impl Fn(&mut Integration) -> Result<(), Error>) -> Result<Integration, Error> {
+        let deadline = Deadline::after(budget::ATTACH);
+        for _ in 0..SAVE_ATTEMPTS {
+            let mut integration = deadline.call(Aws::DynamoDb, self.load(tenant, id)).await?;
+            let rotation_before = integration.rotation.clone();
+            change(&mut integration)?;
+            integration.updated_at = crate::timestamp::now();
+            match deadline.call(Aws::DynamoDb, async { self.store.save(&integration).await.map_err(Error::from) }).await {
+                Ok(saved) => {
+                    let step = Step::between(rotation_before.as_ref(), saved.rotation.as_ref(), &saved.external_id);
+                    self.append_history(&deadline, &saved, step).await;
+                    return Ok(saved);
+                }
+                Err(Error::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Starts an external ID rotation: a new ID, accepted with the old one for the window. No
+    /// check runs: the customer has a trust policy to paste first (`setup` in the answer).
+    pub async fn start_rotation(&self, tenant: &TenantId, id: &str, request: RotationRequest) -> Result<IntegrationView, Error> {
+        let grace = rotation::grace(request.grace_seconds).map_err(|m| invalid("grace_seconds", "INVALID_GRACE_PERIOD", m))?;
+        let saved = self
+            .change_and_save(tenant, id, |integration| {
+                if let Some(r) = &integration.rotation {
+                    return Err(Error::NotNow {
+                        code: "ROTATION_IN_PROGRESS",
+                        title: "A rotation is in progress",
+                        detail: format!("This integration's external ID is being rotated until {}; complete or cancel that rotation first.", r.ends_at),
+                    });
+                }
+                integration.start_rotation(grace, SystemTime::now());
+                Ok(())
+            })
+            .await?;
+        Ok(self.view(saved))
+    }
+
+    /// Ends a rotation early: only once the role accepts the new ID (the checks run first when
+    /// they have not seen it yet). The checks then prove the old ID refused.
+    pub async fn complete_rotation(&self, tenant: &TenantId, id: &str) -> Result<IntegrationView, Error> {
+        let integration = self.load(tenant, id).await?;
+        let Some(rotation) = integration.rotation else { return Err(no_rotation()) };
+        if rotation.accepted_at.is_none() {
+            let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, |_| {}).await?;
+            match &checked.integration.rotation {
+                None => return Ok(self.view(checked.integration)),
+                Some(r) if r.accepted_at.is_none() => {
+                    return Err(Error::NotNow {
+                        code: "NEW_EXTERNAL_ID_NOT_ACCEPTED",
+                        title: "The role does not accept the new external ID yet",
+                        detail: format!(
+                            "The role still refuses the new external ID {}; paste the rotation's trust policy (it accepts both IDs), then complete the rotation.",
+                            r.new_external_id
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, |i| i.complete_rotation()).await?;
+        Ok(self.view(checked.integration))
+    }
+
+    /// Gives a rotation up: the old external ID is used again (and the checks say whether the
+    /// role still accepts it).
+    pub async fn cancel_rotation(&self, tenant: &TenantId, id: &str) -> Result<IntegrationView, Error> {
+        let integration = self.load(tenant, id).await?;
+        if integration.rotation.is_none() {
+            return Err(no_rotation());
+        }
+        if integration.connection().is_none() {
+            let cancelled = self
+                .change_and_save(tenant, id, |i| {
+                    i.cancel_rotation();
+                    Ok(())
+                })
+                .await?;
+            return Ok(self.view(cancelled));
+        }
+        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, |i| i.cancel_rotation()).await?;
+        Ok(self.view(checked.integration))
     }
 
     /// Lints a pasted policy, against an integration's external ID and bucket when one is named.
@@ -368,9 +491,12 @@ impl<C: Checks> Integrations<C> {
             Some(id) => Some(self.load(tenant, id).await?),
             None => None,
         };
+        let rotation = integration.as_ref().and_then(|i| i.rotation.as_ref());
         let ctx = lint::Context {
             provider_principal: &self.provider_principal,
-            external_id: integration.as_ref().map(|i| i.external_id.as_str()),
+            external_id: integration.as_ref().map(|i| rotation.map_or(&i.external_id, |r| &r.new_external_id).as_str()),
+            previous_external_id: rotation.map(|r| r.old_external_id.as_str()),
+            retired_external_id: integration.as_ref().and_then(|i| i.retired_external_id.as_ref()).map(|e| e.as_str()),
             bucket: integration.as_ref().and_then(|i| i.bucket.as_ref()),
             prefix: integration.as_ref().map(|i| &i.prefix),
             kms_key: integration.as_ref().and_then(|i| i.kms_key_arn.as_ref()).map(KmsKeyArn::as_str),
@@ -384,6 +510,9 @@ impl<C: Checks> Integrations<C> {
 /// then it is `unverified` until a run reaches a verdict.
 fn record(integration: &mut Integration, report: &CheckRun, same_connection: bool) {
     let now = crate::timestamp::now();
+    if report.new_external_id_accepted {
+        integration.accept_new_external_id(&now);
+    }
     integration.checks = report.checks.clone();
     integration.last_checked_at = Some(now.clone());
     integration.updated_at = now.clone();
@@ -404,6 +533,10 @@ fn record(integration: &mut Integration, report: &CheckRun, same_connection: boo
             integration.inconclusive_at = Some(now);
         }
     }
+}
+
+fn no_rotation() -> Error {
+    Error::NotNow { code: "NO_ROTATION", title: "No rotation in progress", detail: "This integration's external ID is not being rotated.".to_owned() }
 }
 
 /// What a person reads when the last checks reached no verdict.
@@ -436,7 +569,7 @@ mod tests {
     fn report(verdict: Option<Status>) -> CheckRun {
         let status = if verdict.is_some() { CheckStatus::Pass } else { CheckStatus::Error };
         let check = CheckResult { name: "role_assumable".into(), status, code: String::new(), message: String::new(), remediation: None, duration_ms: 1 };
-        CheckRun { verdict, checks: vec![check], region: verdict.map(|_| Region::parse("eu-west-1").unwrap()) }
+        CheckRun { verdict, checks: vec![check], region: verdict.map(|_| Region::parse("eu-west-1").unwrap()), new_external_id_accepted: false }
     }
 
     #[test]
@@ -492,7 +625,7 @@ mod tests {
         }
 
         impl Checks for Scripted {
-            async fn run(&self, _: &IntegrationId, _: &ExternalId, _: &Connection) -> CheckRun {
+            async fn run(&self, _: &IntegrationId, _: &ExternalIds, _: &Connection) -> CheckRun {
                 self.runs.fetch_add(1, Ordering::SeqCst);
                 report(self.verdict)
             }
@@ -505,6 +638,9 @@ mod tests {
             i.bucket = Some(BucketName::parse("acme-data").unwrap());
             i.role_arn = Some(RoleArn::parse("arn:aws:iam::222222222222:role/r").unwrap());
             i.version = version;
+            // One external ID for every version: what the checks depend on stays the same.
+            static EXTERNAL_ID: std::sync::LazyLock<ExternalId> = std::sync::LazyLock::new(ExternalId::generate);
+            i.external_id = EXTERNAL_ID.clone();
             i
         }
 

@@ -58,6 +58,7 @@ pub mod problem;
 pub mod record;
 pub mod refusal;
 pub mod region;
+pub mod rotation;
 pub mod s3url;
 pub mod sign_url;
 pub mod status_events;

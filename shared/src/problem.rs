@@ -82,6 +82,7 @@ impl From<&Error> for Problem {
             Error::MalformedJson(detail) => Problem::new(400, "INVALID_JSON", "Malformed JSON body", format!("The body is not valid JSON: {detail}.")),
             Error::BodyTooLarge(limit) => Problem::new(413, "BODY_TOO_LARGE", "Body too large", format!("This request's body is limited to {limit} bytes.")),
             Error::Conflict => Problem::new(409, "CONFLICT", "Concurrent update", "The integration was changed by another request; read it again and retry."),
+            Error::NotNow { code, title, detail } => Problem::new(409, code, title, detail.clone()),
             Error::NotReady { id, status } => Problem::new(
                 409,
                 "INTEGRATION_NOT_READY",

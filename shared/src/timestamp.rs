@@ -14,6 +14,12 @@ pub fn now() -> String {
     rfc3339(SystemTime::now())
 }
 
+/// A time we wrote; `None` for text that is not one.
+pub fn parse(written: &str) -> Option<SystemTime> {
+    let at = OffsetDateTime::parse(written, &Rfc3339).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(at.unix_timestamp()).ok()?))
+}
+
 /// How long ago a time we wrote was; `None` for text that is not one.
 pub fn age(written: &str) -> Option<Duration> {
     let at = OffsetDateTime::parse(written, &Rfc3339).ok()?;
@@ -29,5 +35,7 @@ mod tests {
         assert_eq!(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_532_400_750)), "2026-11-24T15:00:00Z");
         assert!(age(&now()).unwrap() < Duration::from_secs(2));
         assert_eq!(age("yesterday"), None);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_532_400);
+        assert_eq!(parse(&rfc3339(at)), Some(at));
     }
 }

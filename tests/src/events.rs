@@ -23,14 +23,14 @@ pub fn event(name: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("events/{name} is not JSON: {e}"))
 }
 
-/// Every one of `events` fits `events/schemas/IntegrationStatusChanged.json`, by the
+/// Every one of `events` fits the JSON Schema of its `detail-type` in `events/schemas/`, by the
 /// `jsonschema` package of the emulator's virtualenv (Draft 2020-12).
 pub fn assert_fit_schema(events: &[Value]) {
     let root = crate::emulator::workspace_root();
-    let check = "import json, sys\nfrom jsonschema import Draft202012Validator\nschema = json.load(open(sys.argv[1]))\nDraft202012Validator.check_schema(schema)\nv = Draft202012Validator(schema)\nbad = [f'{e.json_path}: {e.message}' for event in json.load(sys.stdin) for e in v.iter_errors(event)]\nprint('\\n'.join(bad))\nsys.exit(1 if bad else 0)";
+    let check = "import json, os, sys\nfrom jsonschema import Draft202012Validator\nbad = []\nfor event in json.load(sys.stdin):\n    path = os.path.join(sys.argv[1], f\"{event.get('detail-type')}.json\")\n    if not os.path.exists(path):\n        bad.append(f\"no schema for {event.get('detail-type')!r}\")\n        continue\n    schema = json.load(open(path))\n    Draft202012Validator.check_schema(schema)\n    bad += [f'{e.json_path}: {e.message}' for e in Draft202012Validator(schema).iter_errors(event)]\nprint('\\n'.join(bad))\nsys.exit(1 if bad else 0)";
     let mut child = std::process::Command::new(root.join(".venv/bin/python"))
         .args(["-c", check])
-        .arg(root.join("events/schemas/IntegrationStatusChanged.json"))
+        .arg(root.join("events/schemas"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -9,7 +9,7 @@ use bucketlink::config::Config;
 use bucketlink::ids::TenantId;
 use bucketlink::import::{self, ImportRequest, Importer};
 use bucketlink::inspection::Inspector;
-use bucketlink::integrations::{AttachRequest, CreateRequest, Integrations, LintRequest, RecordsQuery};
+use bucketlink::integrations::{AttachRequest, CreateRequest, Integrations, LintRequest, RecordsQuery, RotationRequest};
 use bucketlink::problem::Problem;
 use bucketlink::store::Store;
 use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
@@ -41,6 +41,9 @@ async fn handle(service: &Integrations, importer: &Importer, request: Request) -
         ("DELETE", ["integrations", id]) => outcome(204, service.delete(&tenant, id).await),
         ("POST", ["integrations", id, "validate"]) => outcome(200, service.validate(&tenant, id).await),
         ("GET", ["integrations", id, "objects"]) => records(service, &tenant, id, &request).await,
+        ("POST", ["integrations", id, "external-id"]) => rotate(service, &tenant, id, &request).await,
+        ("POST", ["integrations", id, "external-id", "complete"]) => outcome(200, service.complete_rotation(&tenant, id).await),
+        ("POST", ["integrations", id, "external-id", "cancel"]) => outcome(200, service.cancel_rotation(&tenant, id).await),
         ("POST", ["integrations", id, "import-check"]) => match parse_body_up_to::<ImportRequest>(body, import::MAX_BODY_BYTES) {
             Ok(rows) => outcome(200, importer.check(&tenant, id, &rows).await),
             Err(e) => outcome::<()>(400, Err(e)),
@@ -88,6 +91,21 @@ async fn create(service: &Integrations, tenant: &TenantId, request: &Request) ->
     let run = || async {
         match parse_body::<CreateRequest>(body) {
             Ok(create) => (outcome(201, service.create(tenant, create).await), true),
+            Err(e) => (outcome::<()>(400, Err(e)), true),
+        }
+    };
+    idempotent(service.store(), tenant, header(request, "idempotency-key"), &fingerprint, run).await
+}
+
+/// Starts an external ID rotation; a retry with the same `Idempotency-Key` gets the first answer,
+/// not a second rotation.
+async fn rotate(service: &Integrations, tenant: &TenantId, id: &str, request: &Request) -> Answer {
+    let body = request.body().as_ref();
+    let fingerprint = format!("POST {id}/external-id {}", String::from_utf8_lossy(body));
+    let run = || async {
+        let parsed = if body.iter().all(u8::is_ascii_whitespace) { Ok(RotationRequest::default()) } else { parse_body::<RotationRequest>(body) };
+        match parsed {
+            Ok(rotation) => (outcome(200, service.start_rotation(tenant, id, rotation).await), true),
             Err(e) => (outcome::<()>(400, Err(e)), true),
         }
     };

@@ -45,6 +45,10 @@ pub struct LintReport {
 pub struct Context<'a> {
     pub provider_principal: &'a RoleArn,
     pub external_id: Option<&'a str>,
+    /// During an external ID rotation: the old ID, which the trust policy may accept too.
+    pub previous_external_id: Option<&'a str>,
+    /// After a rotation: the ID it retired, which the trust policy must no longer accept.
+    pub retired_external_id: Option<&'a str>,
     pub bucket: Option<&'a BucketName>,
     pub prefix: Option<&'a KeyPrefix>,
     pub kms_key: Option<&'a str>,
@@ -55,6 +59,8 @@ impl<'a> Context<'a> {
         Context {
             provider_principal: grant.provider_principal,
             external_id: Some(grant.external_id.as_str()),
+            previous_external_id: grant.previous_external_id.map(|e| e.as_str()),
+            retired_external_id: None,
             bucket: Some(grant.bucket),
             prefix: Some(grant.prefix),
             kms_key: grant.kms_key.map(|k| k.as_str()),
@@ -195,12 +201,12 @@ fn lint_trust(doc: &Value, ctx: &Context<'_>) -> Vec<Finding> {
                 format!("Set \"Principal\": {{\"AWS\": \"{ours}\"}}."),
             ));
         }
-        lint_conditions(s, expected_id, ctx.external_id, &fix_condition, &mut out);
+        lint_conditions(s, expected_id, ctx, &fix_condition, &mut out);
     }
     out
 }
 
-fn lint_conditions(s: &Value, expected_id: &str, known_id: Option<&str>, fix_condition: &str, out: &mut Vec<Finding>) {
+fn lint_conditions(s: &Value, expected_id: &str, ctx: &Context<'_>, fix_condition: &str, out: &mut Vec<Finding>) {
     let conditions = s.get("Condition").and_then(Value::as_object);
     let mut external_id = None;
     for (operator, block) in conditions.into_iter().flatten() {
@@ -243,8 +249,23 @@ fn lint_conditions(s: &Value, expected_id: &str, known_id: Option<&str>, fix_con
             format!("The sts:ExternalId condition uses {operator}, which does not require our external ID."),
             format!("Use \"StringEquals\" with the exact value \"{expected_id}\"."),
         ));
-    } else if let Some(known) = known_id {
-        if !values.contains(&known) {
+    } else if let Some(known) = ctx.external_id {
+        if let Some(retired) = ctx.retired_external_id.filter(|r| values.contains(r)) {
+            out.push(finding(
+                "TRUST_RETIRED_EXTERNAL_ID",
+                Severity::Error,
+                format!("The sts:ExternalId condition still accepts {retired:?}, the external ID a rotation retired."),
+                format!("Remove \"{retired}\" from the condition, leaving \"{known}\"."),
+            ));
+        }
+        if !values.contains(&known) && ctx.previous_external_id.is_some_and(|p| values.contains(&p)) {
+            out.push(finding(
+                "TRUST_NEW_EXTERNAL_ID_MISSING",
+                Severity::Warning,
+                "The sts:ExternalId condition accepts only the external ID being rotated out, not the new one.",
+                format!("Set the value to [\"{known}\", \"{}\"] for the rotation's window.", ctx.previous_external_id.unwrap_or_default()),
+            ));
+        } else if !values.contains(&known) {
             out.push(finding(
                 "TRUST_EXTERNAL_ID_MISMATCH",
                 Severity::Error,
@@ -390,7 +411,15 @@ mod tests {
     const EXT: &str = "bl-abcdefghijklmnopqrstuvwxyz234567";
 
     fn ctx<'a>(p: &'a RoleArn, bucket: &'a BucketName, prefix: &'a KeyPrefix) -> Context<'a> {
-        Context { provider_principal: p, external_id: Some(EXT), bucket: Some(bucket), prefix: Some(prefix), kms_key: None }
+        Context {
+            provider_principal: p,
+            external_id: Some(EXT),
+            previous_external_id: None,
+            retired_external_id: None,
+            bucket: Some(bucket),
+            prefix: Some(prefix),
+            kms_key: None,
+        }
     }
 
     /// The trust policy printed in the seed documents: the external ID left empty.

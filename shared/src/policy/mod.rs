@@ -26,6 +26,10 @@ pub struct Grant<'a> {
     pub integration: &'a IntegrationId,
     pub provider_principal: &'a RoleArn,
     pub external_id: &'a ExternalId,
+    /// During an external ID rotation's window: the ID being replaced, accepted too.
+    pub previous_external_id: Option<&'a ExternalId>,
+    /// For a rotation: the name of the attached role, whose trust policy is replaced.
+    pub existing_role: Option<&'a str>,
     pub partition: Partition,
     pub bucket: &'a BucketName,
     pub prefix: &'a KeyPrefix,
@@ -162,9 +166,17 @@ impl Grant<'_> {
                 "Effect": "Allow",
                 "Principal": {"AWS": self.provider_principal.as_str()},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:ExternalId": self.external_id.as_str()}},
+                "Condition": {"StringEquals": {"sts:ExternalId": self.accepted_external_ids()}},
             }],
         })
+    }
+
+    /// The `sts:ExternalId` condition's value: the ID, or during a rotation the new and the old.
+    fn accepted_external_ids(&self) -> Value {
+        match self.previous_external_id {
+            Some(previous) => json!([self.external_id.as_str(), previous.as_str()]),
+            None => json!(self.external_id.as_str()),
+        }
     }
 
     pub fn cloudformation(&self) -> CloudFormation {
@@ -175,6 +187,7 @@ impl Grant<'_> {
             parameters: vec![
                 p("ProviderPrincipal", self.provider_principal.as_str()),
                 p("ExternalId", self.external_id.as_str()),
+                p("PreviousExternalId", self.previous_external_id.map(ExternalId::as_str).unwrap_or_default()),
                 p("BucketName", self.bucket.as_str()),
                 p("KeyPrefix", self.prefix.as_str()),
                 p("KmsKeyArn", self.kms_key.map(KmsKeyArn::as_str).unwrap_or_default()),
@@ -189,6 +202,7 @@ impl Grant<'_> {
         let variables = [
             ("provider_principal", self.provider_principal.as_str()),
             ("external_id", self.external_id.as_str()),
+            ("previous_external_id", self.previous_external_id.map(ExternalId::as_str).unwrap_or_default()),
             ("bucket_name", self.bucket.as_str()),
             ("key_prefix", self.prefix.as_str()),
             ("kms_key_arn", self.kms_key.map(KmsKeyArn::as_str).unwrap_or_default()),
@@ -198,7 +212,16 @@ impl Grant<'_> {
         Terraform { configuration: CUSTOMER_TERRAFORM, tfvars }
     }
 
+    /// The commands that make the role; for a role that exists (a rotation), the one that
+    /// replaces its trust policy.
     pub fn cli_commands(&self) -> Vec<String> {
+        if let Some(existing) = self.existing_role {
+            return vec![format!(
+                "aws iam update-assume-role-policy --role-name {} --policy-document {}",
+                shell_quote(existing),
+                shell_quote(&self.trust_policy().to_string())
+            )];
+        }
         let role = self.role_name();
         vec![
             format!("aws iam create-role --role-name {role} --assume-role-policy-document {}", shell_quote(&self.trust_policy().to_string())),
@@ -348,6 +371,8 @@ mod tests {
                 integration: &self.integration,
                 provider_principal: &self.principal,
                 external_id: &self.external_id,
+                previous_external_id: None,
+                existing_role: None,
                 partition: Partition::Aws,
                 bucket: &self.bucket,
                 prefix: &self.prefix,
@@ -465,11 +490,33 @@ mod tests {
     }
 
     #[test]
+    fn a_rotations_setup_accepts_both_ids_and_replaces_the_trust_policy_of_the_role() {
+        let f = Fixture::new("");
+        let old = ExternalId::generate();
+        let mut grant = f.grant(false);
+        grant.previous_external_id = Some(&old);
+        grant.existing_role = Some("reader's role");
+        let setup = grant.setup();
+        assert_eq!(setup.trust_policy["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"], json!([f.external_id.as_str(), old.as_str()]));
+        assert_eq!(setup.cli_commands.len(), 1);
+        assert!(
+            setup.cli_commands[0].starts_with("aws iam update-assume-role-policy --role-name 'reader'\\''s role' --policy-document '{"),
+            "{}",
+            setup.cli_commands[0]
+        );
+        let previous = setup.cloudformation.parameters.iter().find(|p| p.parameter_key == "PreviousExternalId").unwrap();
+        assert_eq!(previous.parameter_value, old.as_str());
+        assert!(setup.terraform.tfvars.contains(&format!("previous_external_id = \"{}\"", old.as_str())));
+        let ctx = lint::Context::for_grant(&grant);
+        assert!(lint::lint(&setup.trust_policy.to_string(), Some(lint::Kind::Trust), &ctx).findings.is_empty());
+    }
+
+    #[test]
     fn terraform_variables_are_the_configurations_variables() {
         let f = Fixture::new("images/");
         let tf = f.grant(true).terraform();
         let names: Vec<&str> = tf.tfvars.lines().map(|l| l.split(" = ").next().unwrap()).collect();
-        assert_eq!(names.len(), 6);
+        assert_eq!(names.len(), 7);
         for name in names {
             assert!(CUSTOMER_TERRAFORM.contains(&format!("variable \"{name}\" {{")), "{name} is declared");
         }

@@ -4,7 +4,9 @@
 //! - integration: `pk = TENANT#<tenant>`, `sk = INTEGRATION#<id>`; `id`, `tenant`, `name`,
 //!   `status`, `external_id`, `prefix`, `created_at`, `updated_at`, `version` (number), and when
 //!   known `bucket`, `role_arn`, `kms_key_arn`, `region`, `last_checked_at`, `verified_at`,
-//!   `inconclusive_at`, `checks` (JSON text). The table's stream (new and old images) carries
+//!   `inconclusive_at`, `checks` (JSON text), `retired_external_id`, and during an external ID
+//!   rotation `rotation_old_external_id`, `rotation_new_external_id`, `rotation_started_at`,
+//!   `rotation_ends_at`, `rotation_accepted_at`. The table's stream (new and old images) carries
 //!   each write of it to `status_events`: a changed `status` is an event owed.
 //!   `bucket` is the partition key of the sparse GSI `by_bucket`: an integration is there once it
 //!   names a bucket; `role_key` (`<account>/<role name>`) and `kms_key_id` those of `by_role` and
@@ -39,6 +41,7 @@ use crate::fault::{self, Failure, Fault, Service};
 use crate::ids::{IntegrationId, KeyPrefix, TenantId};
 use crate::integration::{Integration, Status};
 use crate::region::Region;
+use crate::rotation::{Rotation, Step};
 
 mod records;
 pub use records::{normalize_sequencer, RecordFilter, RecordPage, Written};
@@ -196,6 +199,12 @@ pub(crate) fn to_item(i: &Integration) -> Item {
         ("kms_key_id", i.kms_key_arn.as_ref().map(|k| k.key_id().to_owned())),
         ("verified_at", i.verified_at.clone()),
         ("inconclusive_at", i.inconclusive_at.clone()),
+        ("retired_external_id", i.retired_external_id.as_ref().map(|e| e.as_str().to_owned())),
+        ("rotation_old_external_id", i.rotation.as_ref().map(|r| r.old_external_id.as_str().to_owned())),
+        ("rotation_new_external_id", i.rotation.as_ref().map(|r| r.new_external_id.as_str().to_owned())),
+        ("rotation_started_at", i.rotation.as_ref().map(|r| r.started_at.clone())),
+        ("rotation_ends_at", i.rotation.as_ref().map(|r| r.ends_at.clone())),
+        ("rotation_accepted_at", i.rotation.as_ref().and_then(|r| r.accepted_at.clone())),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
@@ -218,7 +227,20 @@ fn from_item(item: &Item) -> Result<Integration, StoreError> {
     fn corrupt(name: &'static str) -> impl Fn(String) -> StoreError {
         move |e| StoreError::Corrupt(format!("{name}: {e}"))
     }
+    let external_id = |name: &'static str| r.opt(name).map(|v| ExternalId::from_stored(v).map_err(|e| corrupt(name)(e.to_string()))).transpose();
+    let rotation = match external_id("rotation_new_external_id")? {
+        None => None,
+        Some(new_external_id) => Some(Rotation {
+            old_external_id: external_id("rotation_old_external_id")?.ok_or_else(|| StoreError::Corrupt("rotation_old_external_id".into()))?,
+            new_external_id,
+            started_at: r.req("rotation_started_at")?.to_owned(),
+            ends_at: r.req("rotation_ends_at")?.to_owned(),
+            accepted_at: r.opt("rotation_accepted_at").map(str::to_owned),
+        }),
+    };
     Ok(Integration {
+        rotation,
+        retired_external_id: external_id("retired_external_id")?,
         id: IntegrationId::parse(r.req("id")?).map_err(|e| corrupt("id")(e.to_string()))?,
         tenant: TenantId::parse(r.req("tenant")?).map_err(|e| corrupt("tenant")(e.to_string()))?,
         name: r.req("name")?.to_owned(),
@@ -461,10 +483,15 @@ impl Store {
         }
     }
 
-    /// Keeps this check result in the integration's history (expires after 30 days).
-    pub async fn append_history(&self, integration: &Integration) -> Result<(), StoreError> {
-        let checked_at = integration.last_checked_at.clone().unwrap_or_else(crate::timestamp::now);
-        self.client
+    /// Keeps this version of the integration in its history (expires after 30 days): a check
+    /// result, or the rotation `step` it took.
+    pub async fn append_history(&self, integration: &Integration, step: Option<Step>) -> Result<(), StoreError> {
+        let checked_at = match step {
+            Some(_) => integration.updated_at.clone(),
+            None => integration.last_checked_at.clone().unwrap_or_else(crate::timestamp::now),
+        };
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item("pk", tenant_pk(&integration.tenant))
@@ -472,20 +499,23 @@ impl Store {
             .item("status", s(integration.status.as_str()))
             .item("checks", s(serde_json::to_string(&integration.checks).unwrap_or_else(|_| "[]".into())))
             .item("checked_at", s(checked_at))
-            .item(TTL_ATTRIBUTE, n(epoch_seconds_in(HISTORY_DAYS * 86_400)))
-            .send()
-            .await?;
+            .item(TTL_ATTRIBUTE, n(epoch_seconds_in(HISTORY_DAYS * 86_400)));
+        if let Some(step) = step {
+            put = put.item("event", s(step.as_str()));
+        }
+        put.send().await?;
         Ok(())
     }
 
-    /// The last `limit` check results of an integration, newest first: (checked_at, status).
-    pub async fn history(&self, tenant: &TenantId, id: &IntegrationId, limit: i32) -> Result<Vec<(String, String)>, StoreError> {
+    /// The last `limit` entries of an integration's history, newest first: (checked_at, status,
+    /// the rotation step when the entry is one).
+    pub async fn history(&self, tenant: &TenantId, id: &IntegrationId, limit: i32) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
         let out = self.tenant_items(tenant, &format!("HISTORY#{id}#")).scan_index_forward(false).limit(limit).send().await?;
         out.items()
             .iter()
             .map(|item| {
                 let r = Reader(item);
-                Ok((r.req("checked_at")?.to_owned(), r.req("status")?.to_owned()))
+                Ok((r.req("checked_at")?.to_owned(), r.req("status")?.to_owned(), r.opt("event").map(str::to_owned)))
             })
             .collect()
     }

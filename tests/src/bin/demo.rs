@@ -232,6 +232,26 @@ async fn main() {
     }
     show("from the event to the announced status", &format!("{} ms", noticed.elapsed().as_millis()));
 
+    step(16, "The customer rotates the external ID: a new one, a window where the role takes both, then the new one alone");
+    customer.set_trust(&Trust::Document(created.body["setup"]["trust_policy"].clone()), &provider.role_arn).await;
+    show("trust policy restored, status", &api(&integrations, "POST", &format!("/integrations/{id}/validate"), None).await.body["status"]);
+    let rotating = api(&integrations, "POST", &format!("/integrations/{id}/external-id"), Some(json!({"grace_seconds": 604800}))).await;
+    show("rotation", &rotating.body["rotation"]);
+    show_json("trust policy for the window (both IDs)", &rotating.body["setup"]["trust_policy"]);
+    show("its AWS CLI command", &rotating.body["setup"]["cli_commands"][0].as_str().unwrap_or("").chars().take(110).collect::<String>());
+    customer.set_trust(&Trust::Document(rotating.body["setup"]["trust_policy"].clone()), &provider.role_arn).await;
+    let accepted = api(&integrations, "POST", &format!("/integrations/{id}/validate"), None).await;
+    show_checks(&accepted);
+    show("external ID in use now", &accepted.body["external_id"]);
+    customer.set_trust(&Trust::Document(rotating.body["setup_after_rotation"]["trust_policy"].clone()), &provider.role_arn).await;
+    let completed = api(&integrations, "POST", &format!("/integrations/{id}/external-id/complete"), None).await;
+    show_checks(&completed);
+    show("retired external ID", &completed.body["retired_external_id"]);
+    announcer.pump().await;
+    for step in sweep.whole_events().await.iter().filter(|e| e["detail-type"] == "ExternalIdRotation") {
+        show("ExternalIdRotation", &step["detail"]["step"]);
+    }
+
     println!("\nDone. Everything ran against {} and stops with this program.", emu.endpoint);
     println!("To do the customer's setup yourself, in a browser: scripts/serve (the setup page, the API and a sample customer account).");
 }
