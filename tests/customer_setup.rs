@@ -81,6 +81,7 @@ impl Integration {
         Grant {
             integration: &self.id,
             provider_principal: &self.principal,
+            next_provider_principal: None,
             external_id: &self.external_id,
             previous_external_id: None,
             existing_role: None,
@@ -229,7 +230,7 @@ fn terraform_snippet_mirrors_the_cloudformation_template() {
         .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':'))
         .map(|l| snake(l.trim().trim_end_matches(':')))
         .collect();
-    assert_eq!(parameters.len(), 7, "{parameters:?}");
+    assert_eq!(parameters.len(), 8, "{parameters:?}");
     let mut variables = labels("variable");
     variables.sort();
     let mut expected = parameters.clone();
@@ -245,6 +246,10 @@ fn terraform_snippet_mirrors_the_cloudformation_template() {
         r#"Condition = { StringEquals = { "sts:ExternalId" = var.previous_external_id == "" ? [var.external_id] : [var.external_id, var.previous_external_id] } }"#
     ));
     assert!(template.contains("sts:ExternalId: !If [Rotating, [!Ref ExternalId, !Ref PreviousExternalId], !Ref ExternalId]"));
+    assert!(text.contains(
+        r#"Principal = { AWS = var.next_provider_principal == "" ? [var.provider_principal] : [var.provider_principal, var.next_provider_principal] }"#
+    ));
+    assert!(template.contains("AWS: !If [Migrating, [!Ref ProviderPrincipal, !Ref NextProviderPrincipal], !Ref ProviderPrincipal]"));
     assert!(text.contains(r#"Resource = "${local.bucket_arn}/${var.key_prefix}*""#));
     assert!(text.contains(r#"{ StringLike = { "s3:prefix" = ["${var.key_prefix}*"] } }"#));
     assert!(text.contains(r#""kms:ViaService" = "s3.${local.kms_region}.${data.aws_partition.current.dns_suffix}""#));

@@ -95,7 +95,7 @@ async fn revalidate_dispatches_from_the_schedule_and_reports_only_bad_messages()
     insert_integration(&provider, &table, "tenant-acme", "acme-more", Status::AwaitingRole).await;
     let function = Function::start("revalidate", &env).await;
     let response = function.invoke(fixture("revalidate-schedule.json")).await.expect("a response");
-    assert_eq!(response, json!({"integrations": 2, "awaiting_role": 1, "dispatched": 1}));
+    assert_eq!(response, json!({"integrations": 2, "awaiting_role": 1, "dispatched": 1, "next_principal_not_trusted": 0}));
     let dispatched = function.logs();
     let line = dispatched.lines().find(|l| l.contains("sweep dispatched")).expect("the sweep is logged");
     assert_eq!(serde_json::from_str::<Value>(line).expect("logs are JSON")["fields"]["dispatched"], 1);

@@ -85,11 +85,18 @@ fn each_function_may_do_only_what_it_uses_and_never_assume_our_own_roles() {
         assert!(!of(function).contains(&"sqs:SendMessage".to_owned()), "only the sweep queues, not {function}");
     }
     let statements = t["Resources"]["ProviderRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap();
-    let deny = statements.iter().find(|s| s["Effect"] == "Deny").expect("a Deny");
-    assert_eq!(
-        (deny["Action"].as_str(), &deny["Condition"]["StringEquals"]["aws:ResourceAccount"]),
-        (Some("sts:AssumeRole"), &serde_json::json!({"Ref": "AWS::AccountId"}))
-    );
+    // One Deny either way: for every role of our account, or for all but the principals a
+    // migration moves to.
+    let choice = statements.iter().find_map(|s| s["Fn::If"].as_array()).expect("the Deny, by migration");
+    assert_eq!(choice[0], "TakesAnotherPrincipal");
+    for deny in &choice[1..] {
+        assert_eq!(
+            (deny["Effect"].as_str(), deny["Action"].as_str(), &deny["Condition"]["StringEquals"]["aws:ResourceAccount"]),
+            (Some("Deny"), Some("sts:AssumeRole"), &serde_json::json!({"Ref": "AWS::AccountId"}))
+        );
+    }
+    assert_eq!(choice[2]["Resource"], "*");
+    assert_eq!(choice[1]["NotResource"].as_array().map(Vec::len), Some(2));
 }
 
 #[test]

@@ -13,6 +13,7 @@ const CHECK_LABELS = {
   object_read: "Data rows can be read",
   cors: "Your browser may load them (CORS)",
   external_id_rotation: "External ID rotation",
+  next_provider_principal: "The role trusts our next principal",
 };
 const STATUS_LABELS = {
   awaiting_role: "Waiting for the role",

@@ -12,6 +12,12 @@ variable "provider_principal" {
   }
 }
 
+variable "next_provider_principal" {
+  description = "While bucketlink moves to a new principal, that one (trusted alongside provider_principal); empty otherwise."
+  type        = string
+  default     = ""
+}
+
 variable "external_id" {
   description = "The external ID bucketlink generated for this integration."
   type        = string
@@ -71,7 +77,7 @@ resource "aws_iam_role" "bucketlink_access" {
     Statement = [{
       Sid       = "BucketlinkDelegatedAccess"
       Effect    = "Allow"
-      Principal = { AWS = var.provider_principal }
+      Principal = { AWS = var.next_provider_principal == "" ? [var.provider_principal] : [var.provider_principal, var.next_provider_principal] }
       Action    = "sts:AssumeRole"
       Condition = { StringEquals = { "sts:ExternalId" = var.previous_external_id == "" ? [var.external_id] : [var.external_id, var.previous_external_id] } }
     }]

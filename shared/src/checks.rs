@@ -72,6 +72,8 @@ impl Checks for Checker {
 #[derive(Clone, Debug)]
 pub struct Checker {
     sts: aws_sdk_sts::Client,
+    /// During a migration: the next principal, and STS as it.
+    next: Option<(RoleArn, aws_sdk_sts::Client)>,
     sdk: SdkConfig,
     provider_principal: RoleArn,
     app_origins: Vec<String>,
@@ -83,8 +85,10 @@ const CHECK_SESSION_SECONDS: i32 = 900;
 
 /// The checks, in the order they run.
 pub const NAMES: [&str; 6] = ["role_assumable", "external_id_required", "bucket_region", "list_objects", "object_read", "cors"];
-/// The check of an external ID rotation, last, while one runs or once one has ended.
+/// The check of an external ID rotation, after those, while one runs or once one has ended.
 pub const ROTATION: &str = "external_id_rotation";
+/// During a migration to a new principal, last: whether the role trusts it too.
+pub const NEXT_PRINCIPAL: &str = "next_provider_principal";
 
 /// Runs one check within `budget::CHECK` and what is left of the run's deadline; a check cut
 /// short gives `None` for its value and a `CHECK_TIMED_OUT` result.
@@ -128,6 +132,17 @@ impl Timer {
 const NOTHING_TO_DO: &str =
     "Nothing to do on your side: this says nothing about your setup. The check runs again with the next health sweep, or press refresh in a few minutes.";
 
+/// A check that could not run for a reason of ours: skipped, and said so.
+fn unchecked(result: CheckResult) -> CheckResult {
+    CheckResult {
+        status: CheckStatus::Skip,
+        code: "NEXT_PRINCIPAL_UNCHECKED".to_owned(),
+        message: format!("Not checked this time: bucketlink could not act as its next principal ({}).", result.message.trim_end_matches('.')),
+        remediation: Some(NOTHING_TO_DO.to_owned()),
+        ..result
+    }
+}
+
 fn skipped(name: &str, reason: &str) -> CheckResult {
     CheckResult { name: name.to_owned(), status: CheckStatus::Skip, code: "SKIPPED".to_owned(), message: reason.to_owned(), remediation: None, duration_ms: 0 }
 }
@@ -152,13 +167,32 @@ fn region_from_location(constraint: Option<&str>) -> Option<Region> {
 }
 
 impl Checker {
-    pub fn new(sdk: &SdkConfig, http: reqwest::Client, provider_principal: RoleArn, app_origins: Vec<String>, path_style: bool) -> Self {
-        Checker { sts: aws_sdk_sts::Client::new(sdk), sdk: sdk.clone(), provider_principal, app_origins, path_style, http }
+    /// Checks with `sts` (as the principal customers trust, `provider_principal`).
+    pub fn new(
+        sdk: &SdkConfig,
+        sts: aws_sdk_sts::Client,
+        http: reqwest::Client,
+        provider_principal: RoleArn,
+        app_origins: Vec<String>,
+        path_style: bool,
+    ) -> Self {
+        Checker { sts, next: None, sdk: sdk.clone(), provider_principal, app_origins, path_style, http }
     }
 
     /// The checker of a function, from its clients and configuration.
     pub fn from_clients(clients: &Clients, config: &Config) -> Self {
-        Checker::new(&clients.sdk, clients.http.clone(), config.provider_role_arn.clone(), config.app_origins.clone(), config.s3_path_style)
+        let mut checker = Checker::new(
+            &clients.sdk,
+            clients.sts.clone(),
+            clients.http.clone(),
+            config.provider_role_arn.clone(),
+            config.app_origins.clone(),
+            config.s3_path_style,
+        );
+        if let (Some(next), Some(sts)) = (&config.next_provider_role_arn, &clients.next_sts) {
+            checker.next = Some((next.clone(), sts.clone()));
+        }
+        checker
     }
 
     async fn assume(&self, id: &IntegrationId, conn: &Connection, external_id: Option<&str>) -> Result<Credentials, Failure> {
@@ -199,7 +233,35 @@ impl Checker {
             run.checks.push(result);
             run.verdict = verdict(&run.checks);
         }
+        if let Some((next, sts)) = &self.next {
+            let result = within(&deadline, NEXT_PRINCIPAL, Service::Sts, async { ((), self.next_principal(next, sts, id, active, conn).await) }).await.1;
+            // Whether our next principal is trusted yet changes nothing today: never a verdict.
+            run.checks.push(if result.status == CheckStatus::Error { unchecked(result) } else { result });
+        }
         run
+    }
+
+    async fn next_principal(&self, next: &RoleArn, sts: &aws_sdk_sts::Client, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckResult {
+        let timer = Timer::start(NEXT_PRINCIPAL);
+        match assume_role(sts, id, &conn.role_arn, Some(external_id.as_str()), &conn.session_policy(), CHECK_SESSION_SECONDS).await {
+            Ok(_) => timer.done(
+                CheckStatus::Pass,
+                "NEXT_PRINCIPAL_TRUSTED",
+                format!("The role trusts bucketlink's next principal {next} too: nothing changes for you when bucketlink switches to it."),
+                None,
+            ),
+            Err(Failure::Refused { code, .. }) if code == "AccessDenied" => timer.done(
+                CheckStatus::Warn,
+                "NEXT_PRINCIPAL_NOT_TRUSTED",
+                format!("The role does not trust bucketlink's next principal {next} yet: once bucketlink switches to it, the role would refuse us."),
+                Some(format!(
+                    "In the role's trust policy, set \"Principal\": {{\"AWS\": [\"{}\", \"{next}\"]}} (the setup shows the whole policy); keep the sts:ExternalId condition.",
+                    self.provider_principal
+                )),
+            ),
+            Err(Failure::Refused { code, message }) => timer.inconclusive(&Fault::unavailable(Service::Sts, format!("{code}: {message}"))),
+            Err(Failure::Fault(fault)) => timer.inconclusive(&fault),
+        }
     }
 
     async fn six(&self, deadline: &Deadline, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> CheckRun {

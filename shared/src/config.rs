@@ -22,8 +22,15 @@ pub enum ConfigError {
 pub struct Config {
     /// `BUCKETLINK_TABLE`: the DynamoDB table holding all state.
     pub table: String,
-    /// `BUCKETLINK_PROVIDER_ROLE_ARN`: the principal customers trust; our functions run as it.
+    /// `BUCKETLINK_PROVIDER_ROLE_ARN`: the principal customers trust; our functions run as it,
+    /// or take it first when `assume_provider_role` says so.
     pub provider_role_arn: RoleArn,
+    /// `BUCKETLINK_ASSUME_PROVIDER_ROLE`: the functions' own role is not the principal (after a
+    /// switch-over to a new one): they assume it first, and customers' roles from it (false).
+    pub assume_provider_role: bool,
+    /// `BUCKETLINK_NEXT_PROVIDER_ROLE_ARN`: during a migration to a new principal: setups and the
+    /// linter take both, the checks try it (assuming it first) on every integration.
+    pub next_provider_role_arn: Option<RoleArn>,
     /// `BUCKETLINK_APP_ORIGINS`: web origins that a customer's bucket CORS must allow.
     pub app_origins: Vec<String>,
     /// `BUCKETLINK_URL_TTL_SECONDS`: default lifetime of a signed URL (900).
@@ -85,6 +92,15 @@ impl Config {
         let provider_role_arn = RoleArn::parse(&provider_role_arn)
             .map_err(|_| malformed("BUCKETLINK_PROVIDER_ROLE_ARN", &provider_role_arn, "expected arn:<partition>:iam::<12-digit account>:role/<name>"))?;
 
+        let next_provider_role_arn = match get("BUCKETLINK_NEXT_PROVIDER_ROLE_ARN") {
+            None => None,
+            Some(raw) => {
+                Some(RoleArn::parse(raw).ok().filter(|next| *next != provider_role_arn && next.partition() == provider_role_arn.partition()).ok_or_else(
+                    || malformed("BUCKETLINK_NEXT_PROVIDER_ROLE_ARN", raw, "expected another role ARN of the same partition as BUCKETLINK_PROVIDER_ROLE_ARN"),
+                )?)
+            }
+        };
+
         let app_origins = match get("BUCKETLINK_APP_ORIGINS") {
             None => return Err(ConfigError::Missing("BUCKETLINK_APP_ORIGINS")),
             Some(raw) => raw.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect::<Vec<_>>(),
@@ -114,6 +130,14 @@ impl Config {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
             Some(_) => return Err(malformed("BUCKETLINK_S3_PATH_STYLE", get("BUCKETLINK_S3_PATH_STYLE").unwrap_or_default(), "expected true or false")),
+        };
+
+        let assume_provider_role = match get("BUCKETLINK_ASSUME_PROVIDER_ROLE").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => {
+                return Err(malformed("BUCKETLINK_ASSUME_PROVIDER_ROLE", get("BUCKETLINK_ASSUME_PROVIDER_ROLE").unwrap_or_default(), "expected true or false"))
+            }
         };
 
         let object_limits = match get("BUCKETLINK_MAX_OBJECT_BYTES") {
@@ -157,6 +181,8 @@ impl Config {
         Ok(Config {
             table: required("BUCKETLINK_TABLE")?,
             provider_role_arn,
+            assume_provider_role,
+            next_provider_role_arn,
             app_origins,
             url_ttl: Duration::from_secs(url_ttl),
             url_max_ttl: Duration::from_secs(url_max_ttl),

@@ -139,6 +139,7 @@ pub struct Integrations<C = Checker> {
     store: Store,
     checker: C,
     provider_principal: RoleArn,
+    next_provider_principal: Option<RoleArn>,
     customer_template_url: Option<String>,
     change_event_bus: Option<String>,
 }
@@ -169,7 +170,13 @@ fn kms(raw: Option<&str>) -> Result<Option<KmsKeyArn>, Error> {
 
 impl<C: Checks> Integrations<C> {
     pub fn new(store: Store, checker: C, provider_principal: RoleArn) -> Self {
-        Integrations { store, checker, provider_principal, customer_template_url: None, change_event_bus: None }
+        Integrations { store, checker, provider_principal, next_provider_principal: None, customer_template_url: None, change_event_bus: None }
+    }
+
+    /// During a migration to a new principal: setups trust both, the linter takes both.
+    pub fn with_next_principal(mut self, next: Option<RoleArn>) -> Self {
+        self.next_provider_principal = next;
+        self
     }
 
     /// Setups then carry a CloudFormation quick-create link to the template published at `url`.
@@ -193,6 +200,7 @@ impl<C: Checks> Integrations<C> {
         let grant = integration.bucket.as_ref().map(|bucket| Grant {
             integration: &integration.id,
             provider_principal: &self.provider_principal,
+            next_provider_principal: self.next_provider_principal.as_ref(),
             // During a rotation the setup is about the new ID, whichever is in use yet.
             external_id: rotation.map_or(&integration.external_id, |r| &r.new_external_id),
             previous_external_id: rotation.map(|r| &r.old_external_id),
@@ -494,6 +502,7 @@ impl<C: Checks> Integrations<C> {
         let rotation = integration.as_ref().and_then(|i| i.rotation.as_ref());
         let ctx = lint::Context {
             provider_principal: &self.provider_principal,
+            next_provider_principal: self.next_provider_principal.as_ref(),
             external_id: integration.as_ref().map(|i| rotation.map_or(&i.external_id, |r| &r.new_external_id).as_str()),
             previous_external_id: rotation.map(|r| r.old_external_id.as_str()),
             retired_external_id: integration.as_ref().and_then(|i| i.retired_external_id.as_ref()).map(|e| e.as_str()),

@@ -19,7 +19,7 @@ use crate::change_events::{Change, Touched};
 use crate::error::Error;
 use crate::fault::{self, Failure, Fault, Service as Aws};
 use crate::ids::{IntegrationId, TenantId};
-use crate::integration::Status;
+use crate::integration::{CheckStatus, Status};
 use crate::integrations::{Integrations, KeepInconclusive};
 use crate::store::{Store, SCAN_SEGMENTS};
 
@@ -36,6 +36,9 @@ pub struct DispatchSummary {
     pub integrations: usize,
     pub awaiting_role: usize,
     pub dispatched: usize,
+    /// During a migration to a new principal, from each integration's last checks: how many
+    /// roles do not trust it yet (warned, or not checked).
+    pub next_principal_not_trusted: usize,
 }
 
 /// One sweep message as the queue delivered it.
@@ -108,6 +111,8 @@ async fn dispatch_all(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str)
                     summary.integrations += page.len();
                     summary.awaiting_role += page.len() - due.len();
                     summary.dispatched += sent;
+                    summary.next_principal_not_trusted +=
+                        page.iter().filter(|i| i.checks.iter().any(|c| c.name == crate::checks::NEXT_PRINCIPAL && c.status != CheckStatus::Pass)).count();
                 }
                 match next {
                     Some(next) => cursor = Some(next),

@@ -105,7 +105,7 @@ pub async fn run(emu: &Emulator, integrations: usize, accounts: usize, workers: 
     let principal = RoleArn::parse(&provider.role_arn).expect("provider role");
     // The clients a function builds: the same timeouts and retries.
     let sdk = Profile::Background.apply(&provider.sdk);
-    let checker = Checker::new(&sdk, bucketlink::budget::http_client(), principal.clone(), vec![APP_ORIGIN.to_owned()], true);
+    let checker = Checker::new(&sdk, aws_sdk_sts::Client::new(&sdk), bucketlink::budget::http_client(), principal.clone(), vec![APP_ORIGIN.to_owned()], true);
     let service = Integrations::new(store.clone(), checker, principal);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let announcer = Announcer::start(&provider, &emu.endpoint, &table, &sweep).await;

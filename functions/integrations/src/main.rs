@@ -22,7 +22,8 @@ async fn main() -> Result<(), Error> {
     let store = Store::new(clients.dynamodb.clone(), &config.table);
     let service = Integrations::new(store.clone(), Checker::from_clients(&clients, &config), config.provider_role_arn.clone())
         .with_customer_template(config.customer_template_url.clone())
-        .with_change_events(config.change_event_bus_arn.clone());
+        .with_change_events(config.change_event_bus_arn.clone())
+        .with_next_principal(config.next_provider_role_arn.clone());
     let importer = Importer::new(store, Inspector::from_clients(&clients, &config), config.import_rows_per_minute);
     let (service, importer) = (&service, &importer);
     run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, importer, request).await) })).await

@@ -49,7 +49,12 @@ async fn handle(app: &App, payload: Value) -> Result<Value, Error> {
     }
     if payload.get("Records").is_none() {
         let summary = dispatch(app.service.store(), &app.sqs, &app.queue_url).await?;
-        tracing::info!(integrations = summary.integrations, dispatched = summary.dispatched, "sweep dispatched");
+        tracing::info!(
+            integrations = summary.integrations,
+            dispatched = summary.dispatched,
+            next_principal_not_trusted = summary.next_principal_not_trusted,
+            "sweep dispatched"
+        );
         return Ok(json!(summary));
     }
     let batch: SqsEvent = serde_json::from_value(payload)?;

@@ -44,6 +44,8 @@ pub struct LintReport {
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub provider_principal: &'a RoleArn,
+    /// During a migration to a new principal: that one, which the trust policy may name too.
+    pub next_provider_principal: Option<&'a RoleArn>,
     pub external_id: Option<&'a str>,
     /// During an external ID rotation: the old ID, which the trust policy may accept too.
     pub previous_external_id: Option<&'a str>,
@@ -58,6 +60,7 @@ impl<'a> Context<'a> {
     pub fn for_grant(grant: &'a Grant<'a>) -> Self {
         Context {
             provider_principal: grant.provider_principal,
+            next_provider_principal: grant.next_provider_principal,
             external_id: Some(grant.external_id.as_str()),
             previous_external_id: grant.previous_external_id.map(|e| e.as_str()),
             retired_external_id: None,
@@ -190,7 +193,7 @@ fn lint_trust(doc: &Value, ctx: &Context<'_>) -> Vec<Finding> {
                 format!("The trust policy trusts every principal of account {account}, not only bucketlink's role."),
                 format!("Set \"Principal\": {{\"AWS\": \"{ours}\"}}."),
             ));
-        } else if !principals.contains(&ours) {
+        } else if !principals.iter().any(|p| *p == ours || ctx.next_provider_principal.is_some_and(|n| n.as_str() == *p)) {
             out.push(finding(
                 "TRUST_PRINCIPAL_NOT_OURS",
                 Severity::Error,
@@ -199,6 +202,16 @@ fn lint_trust(doc: &Value, ctx: &Context<'_>) -> Vec<Finding> {
                     if principals.is_empty() { "no AWS principal".to_owned() } else { principals.join(", ") }
                 ),
                 format!("Set \"Principal\": {{\"AWS\": \"{ours}\"}}."),
+            ));
+        }
+        let ours_or_next = |p: &&str| *p == ours || ctx.next_provider_principal.is_some_and(|n| n.as_str() == *p);
+        let others: Vec<&str> = principals.iter().copied().filter(|p| !ours_or_next(p) && *p != "*" && *p != account && *p != account_root).collect();
+        if !others.is_empty() && principals.iter().any(ours_or_next) {
+            out.push(finding(
+                "TRUST_EXTRA_PRINCIPAL",
+                Severity::Warning,
+                format!("The statement also trusts {}, which is not a bucketlink principal (or no longer is).", others.join(", ")),
+                format!("Remove {} from the statement's principals.", others.join(", ")),
             ));
         }
         lint_conditions(s, expected_id, ctx, &fix_condition, &mut out);
@@ -413,6 +426,7 @@ mod tests {
     fn ctx<'a>(p: &'a RoleArn, bucket: &'a BucketName, prefix: &'a KeyPrefix) -> Context<'a> {
         Context {
             provider_principal: p,
+            next_provider_principal: None,
             external_id: Some(EXT),
             previous_external_id: None,
             retired_external_id: None,
@@ -490,7 +504,8 @@ mod tests {
         assert_eq!(with(json!({"Principal": {"AWS": "arn:aws:iam::999999999999:role/x"}})), ["TRUST_PRINCIPAL_NOT_OURS"]);
         assert_eq!(with(json!({"Principal": {"AWS": "111111111111"}})), ["TRUST_PRINCIPAL_ACCOUNT_WIDE"]);
         assert_eq!(with(json!({"Principal": {"AWS": "arn:aws:iam::111111111111:root"}})), ["TRUST_PRINCIPAL_ACCOUNT_WIDE"]);
-        assert_eq!(with(json!({"Principal": {"AWS": [ours, "arn:aws:iam::999999999999:root"]}})), Vec::<&str>::new());
+        // Whoever else the statement trusts may use our external ID too.
+        assert_eq!(with(json!({"Principal": {"AWS": [ours, "arn:aws:iam::999999999999:root"]}})), ["TRUST_EXTRA_PRINCIPAL"]);
         let mfa = with(json!({"Condition": {"StringEquals": {"sts:ExternalId": EXT}, "Bool": {"aws:MultiFactorAuthPresent": "true"}}}));
         assert_eq!(mfa, ["TRUST_MFA_CONDITION"]);
         assert_eq!(with(json!({"Action": "s3:GetObject"})), ["TRUST_NO_ASSUME_ROLE"]);
@@ -551,5 +566,29 @@ mod tests {
         assert_eq!(codes("", Some(Kind::Trust), &c), ["POLICY_NOT_JSON"]);
         assert_eq!(codes("{\"Version\": \"2012-10-17\"}", None, &c), ["POLICY_NO_STATEMENTS"]);
         assert_eq!(codes("[1, 2]", None, &c), ["POLICY_NO_STATEMENTS"]);
+    }
+
+    #[test]
+    fn a_rotation_and_a_migration_are_known_to_the_linter() {
+        let (p, b, k) = (principal(), BucketName::parse("acme-data").unwrap(), KeyPrefix::default());
+        let next = RoleArn::parse("arn:aws:iam::111111111111:role/bucketlink-provider-v2").unwrap();
+        let trust = |principals: Value, ids: Value| {
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": ids}}}]})
+            .to_string()
+        };
+        let codes = |doc: String, ctx: &Context| lint(&doc, Some(Kind::Trust), ctx).findings.iter().map(|f| f.code).collect::<Vec<_>>();
+        let old = "bl-oldoldoldoldoldoldoldoldoldoldold";
+        let rotating = Context { previous_external_id: Some(old), ..ctx(&p, &b, &k) };
+        assert!(codes(trust(json!(p.as_str()), json!([EXT, old])), &rotating).is_empty(), "both IDs during the rotation");
+        assert_eq!(codes(trust(json!(p.as_str()), json!(old)), &rotating), ["TRUST_NEW_EXTERNAL_ID_MISSING"]);
+        let rotated = Context { retired_external_id: Some(old), ..ctx(&p, &b, &k) };
+        assert_eq!(codes(trust(json!(p.as_str()), json!([EXT, old])), &rotated), ["TRUST_RETIRED_EXTERNAL_ID"]);
+
+        let migrating = Context { next_provider_principal: Some(&next), ..ctx(&p, &b, &k) };
+        assert!(codes(trust(json!([p.as_str(), next.as_str()]), json!(EXT)), &migrating).is_empty(), "both principals during the migration");
+        assert!(codes(trust(json!(next.as_str()), json!(EXT)), &migrating).is_empty(), "the next one alone");
+        let switched = ctx(&next, &b, &k);
+        assert_eq!(codes(trust(json!([p.as_str(), next.as_str()]), json!(EXT)), &switched), ["TRUST_EXTRA_PRINCIPAL"], "after it, the old one");
     }
 }

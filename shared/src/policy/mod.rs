@@ -25,6 +25,8 @@ pub const CHANGES_TEMPLATE: &str = include_str!("../../../infra/customer/bucketl
 pub struct Grant<'a> {
     pub integration: &'a IntegrationId,
     pub provider_principal: &'a RoleArn,
+    /// During a migration to a new principal: that one, trusted too.
+    pub next_provider_principal: Option<&'a RoleArn>,
     pub external_id: &'a ExternalId,
     /// During an external ID rotation's window: the ID being replaced, accepted too.
     pub previous_external_id: Option<&'a ExternalId>,
@@ -164,11 +166,19 @@ impl Grant<'_> {
             "Statement": [{
                 "Sid": "BucketlinkDelegatedAccess",
                 "Effect": "Allow",
-                "Principal": {"AWS": self.provider_principal.as_str()},
+                "Principal": {"AWS": self.trusted_principals()},
                 "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"sts:ExternalId": self.accepted_external_ids()}},
             }],
         })
+    }
+
+    /// The principal to trust, or during a migration the current one and the next.
+    fn trusted_principals(&self) -> Value {
+        match self.next_provider_principal {
+            Some(next) => json!([self.provider_principal.as_str(), next.as_str()]),
+            None => json!(self.provider_principal.as_str()),
+        }
     }
 
     /// The `sts:ExternalId` condition's value: the ID, or during a rotation the new and the old.
@@ -186,6 +196,7 @@ impl Grant<'_> {
             stack_name: self.role_name(),
             parameters: vec![
                 p("ProviderPrincipal", self.provider_principal.as_str()),
+                p("NextProviderPrincipal", self.next_provider_principal.map(RoleArn::as_str).unwrap_or_default()),
                 p("ExternalId", self.external_id.as_str()),
                 p("PreviousExternalId", self.previous_external_id.map(ExternalId::as_str).unwrap_or_default()),
                 p("BucketName", self.bucket.as_str()),
@@ -201,6 +212,7 @@ impl Grant<'_> {
         let role = self.role_name();
         let variables = [
             ("provider_principal", self.provider_principal.as_str()),
+            ("next_provider_principal", self.next_provider_principal.map(RoleArn::as_str).unwrap_or_default()),
             ("external_id", self.external_id.as_str()),
             ("previous_external_id", self.previous_external_id.map(ExternalId::as_str).unwrap_or_default()),
             ("bucket_name", self.bucket.as_str()),
@@ -370,6 +382,7 @@ mod tests {
             Grant {
                 integration: &self.integration,
                 provider_principal: &self.principal,
+                next_provider_principal: None,
                 external_id: &self.external_id,
                 previous_external_id: None,
                 existing_role: None,
@@ -516,7 +529,7 @@ mod tests {
         let f = Fixture::new("images/");
         let tf = f.grant(true).terraform();
         let names: Vec<&str> = tf.tfvars.lines().map(|l| l.split(" = ").next().unwrap()).collect();
-        assert_eq!(names.len(), 7);
+        assert_eq!(names.len(), 8);
         for name in names {
             assert!(CUSTOMER_TERRAFORM.contains(&format!("variable \"{name}\" {{")), "{name} is declared");
         }
