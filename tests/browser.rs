@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bucketlink_testkit::emulator::workspace_root;
-use bucketlink_testkit::fixtures::unique;
+use bucketlink_testkit::fixtures::{run_aws_cli, unique};
 use bucketlink_testkit::local::{Options, Product};
 use bucketlink_testkit::{Customer, CustomerSpec, Permissions, Trust};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -112,22 +112,9 @@ impl Browser {
     }
 }
 
-/// Runs `command` (a line the page shows) in bash as the sample customer, with the AWS CLI of
-/// the emulator's virtualenv; its standard output.
+/// Runs `command` (a line the page shows) as the sample customer, with the AWS CLI.
 fn as_customer(product: &Product, command: &str) -> String {
-    let venv = workspace_root().join(".venv/bin");
-    let out = std::process::Command::new("bash")
-        .args(["-c", command])
-        .env("PATH", format!("{}:{}", venv.display(), std::env::var("PATH").unwrap_or_default()))
-        .env("AWS_ENDPOINT_URL", &product.emulator.endpoint)
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", &product.customer.admin.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &product.customer.admin.secret_access_key)
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("bash");
-    assert!(out.status.success(), "{command}\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    run_aws_cli(&product.emulator.endpoint, &product.customer.admin, command)
 }
 
 /// Every visible text meets WCAG AA contrast against what is behind it (4.5:1, 3:1 when large).

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::fixtures::{connect, Connected, Deployment};
 use bucketlink_testkit::gateway::{call, event};
 use bucketlink_testkit::samples::cloudtrail_event;
 use bucketlink_testkit::{Announcer, Emulator, Function, Provider, Sweep, Trust};
@@ -26,10 +26,7 @@ impl Scene {
     async fn new() -> Scene {
         let emu = Emulator::shared();
         let provider = Provider::create(emu).await;
-        let table = provider.table().await;
-        let sweep = Sweep::create(&provider).await;
-        let mut env = provider.function_env(emu, &table);
-        env.extend(sweep.env());
+        let Deployment { table, sweep, mut env } = provider.deploy(emu).await;
         env.push(("BUCKETLINK_CHANGE_WINDOW_SECONDS", "1".to_owned()));
         env.push(("BUCKETLINK_CHANGE_EVENT_BUS_ARN", BUS_ARN.to_owned()));
         let integrations = Function::start("integrations", &env).await;

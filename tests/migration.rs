@@ -3,9 +3,9 @@
 //! one and the sweep counts those that do not; after the switch-over, the functions assume the new
 //! principal first, and the integrations whose roles trust it stay healthy.
 
-use bucketlink_testkit::fixtures::{connect, unique, Connected, PROVIDER_ACCOUNT, PROVIDER_ROLE};
+use bucketlink_testkit::fixtures::{connect, unique, Connected, Deployment, PROVIDER_ACCOUNT, PROVIDER_ROLE};
 use bucketlink_testkit::gateway::{call, event, Answer};
-use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Sweep, Trust};
+use bucketlink_testkit::{Customer, CustomerSpec, Emulator, Function, Permissions, Provider, Trust};
 use serde_json::{json, Value};
 
 const TENANT: &str = "tenant-migration";
@@ -44,10 +44,7 @@ async fn the_migration_reports_who_does_not_trust_the_next_principal_and_the_swi
     let emu = Emulator::shared();
     let provider = Provider::create(emu).await;
     let next = next_principal(&provider).await;
-    let table = provider.table().await;
-    let sweep = Sweep::create(&provider).await;
-    let mut env = provider.function_env(emu, &table);
-    env.extend(sweep.env());
+    let Deployment { env, .. } = provider.deploy(emu).await;
     let mut migrating = env.clone();
     migrating.push(("BUCKETLINK_NEXT_PROVIDER_ROLE_ARN", next.clone()));
     let integrations = Function::start("integrations", &migrating).await;

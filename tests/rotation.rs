@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use bucketlink_testkit::emulator::workspace_root;
-use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::fixtures::{connect, run_aws_cli, Connected, Deployment};
 use bucketlink_testkit::gateway::{call, event, Answer};
 use bucketlink_testkit::{Announcer, Customer, Emulator, Function, Provider, Sweep, Trust};
 use serde_json::{json, Value};
@@ -25,10 +24,7 @@ impl Api {
     async fn start() -> Api {
         let emu = Emulator::shared();
         let provider = Provider::create(emu).await;
-        let table = provider.table().await;
-        let sweep = Sweep::create(&provider).await;
-        let mut env = provider.function_env(emu, &table);
-        env.extend(sweep.env());
+        let Deployment { table, sweep, env } = provider.deploy(emu).await;
         let integrations = Function::start("integrations", &env).await;
         let sign = Function::start("sign-url", &env).await;
         let announcer = Announcer::start(&provider, &emu.endpoint, &table, &sweep).await;
@@ -61,16 +57,7 @@ fn check<'a>(answer: &'a Answer, name: &str) -> &'a Value {
 
 /// Runs one of the setup's AWS CLI commands, as shown, with the AWS CLI as the customer.
 fn run_as(api: &Api, customer: &Customer, command: &str) {
-    let out = std::process::Command::new("bash")
-        .args(["-c", command])
-        .env("PATH", format!("{}:{}", workspace_root().join(".venv/bin").display(), std::env::var("PATH").unwrap_or_default()))
-        .env("AWS_ENDPOINT_URL", &api.emu.endpoint)
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", &customer.admin.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &customer.admin.secret_access_key)
-        .output()
-        .expect("bash");
-    assert!(out.status.success(), "{command}\n{}", String::from_utf8_lossy(&out.stderr));
+    run_aws_cli(&api.emu.endpoint, &customer.admin, command);
 }
 
 async fn sign_and_fetch(api: &Api, id: &str, bucket: &str) -> u16 {

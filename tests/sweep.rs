@@ -2,7 +2,7 @@
 //! `integrations` and `revalidate` binaries under runtime emulation and real SQS and EventBridge
 //! in the emulator.
 
-use bucketlink_testkit::fixtures::{connect, Connected};
+use bucketlink_testkit::fixtures::{connect, Connected, Deployment};
 use bucketlink_testkit::gateway::{call, event};
 use bucketlink_testkit::{Announcer, Emulator, Function, Permissions, Provider, Sweep, Trust};
 use serde_json::{json, Value};
@@ -25,10 +25,7 @@ async fn sweep_round(revalidate: &Function, sweep: &Sweep) -> Value {
 async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
     let emu = Emulator::shared();
     let provider = Provider::create(emu).await;
-    let table = provider.table().await;
-    let sweep = Sweep::create(&provider).await;
-    let mut env = provider.function_env(emu, &table);
-    env.extend(sweep.env());
+    let Deployment { table, sweep, env } = provider.deploy(emu).await;
     let integrations = Function::start("integrations", &env).await;
     let revalidate = Function::start("revalidate", &env).await;
     let announcer = Announcer::start(&provider, &emu.endpoint, &table, &sweep).await;

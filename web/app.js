@@ -262,10 +262,12 @@ function drawImage(signedUrl) {
     image.crossOrigin = "anonymous";
     image.onload = () => {
       const canvas = $("preview-canvas");
-      const scale = Math.min(1, 480 / image.naturalWidth);
+      // Small images are drawn bigger (pixelated, as they are), large ones fit the column.
+      const scale = Math.min(480 / image.naturalWidth, Math.max(1, 160 / image.naturalWidth));
       canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
       canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
       const context = canvas.getContext("2d");
+      context.imageSmoothingEnabled = scale < 1;
       context.drawImage(image, 0, 0, canvas.width, canvas.height);
       try {
         context.getImageData(0, 0, 1, 1);

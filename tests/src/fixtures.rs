@@ -71,7 +71,23 @@ impl Provider {
     }
 }
 
+/// What template.yaml deploys in the provider account for the functions: the table, the sweep's
+/// queue and bus, and the environment each function gets.
+pub struct Deployment {
+    pub table: String,
+    pub sweep: Sweep,
+    pub env: Vec<(&'static str, String)>,
+}
+
 impl Provider {
+    pub async fn deploy(&self, emu: &Emulator) -> Deployment {
+        let table = self.table().await;
+        let sweep = Sweep::create(self).await;
+        let mut env = self.function_env(emu, &table);
+        env.extend(sweep.env());
+        Deployment { table, sweep, env }
+    }
+
     /// The environment a function gets in Lambda: its role's session, our variables, the emulator.
     pub fn function_env(&self, emu: &Emulator, table: &str) -> Vec<(&'static str, String)> {
         self.function_env_at(&emu.endpoint, table)
@@ -626,4 +642,23 @@ pub async fn create_role_from_cli(customer: &SdkConfig, commands: &[String]) -> 
     assert_eq!(flag(&get, "--role-name"), role_name);
     let role = iam.get_role().role_name(role_name).send().await.expect("get-role as printed");
     role.role.map(|r| r.arn).expect("a role")
+}
+
+/// Runs `command` (a line a setup or a fix shows) in bash as `admin` of a customer account, with
+/// the AWS CLI of the emulator's virtualenv against `endpoint`; its standard output.
+pub fn run_aws_cli(endpoint: &str, admin: &Account, command: &str) -> String {
+    let venv = crate::emulator::workspace_root().join(".venv/bin");
+    let out = std::process::Command::new("bash")
+        .args(["-c", command])
+        .env("PATH", format!("{}:{}", venv.display(), std::env::var("PATH").unwrap_or_default()))
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &admin.secret_access_key)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "{command}\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("the AWS CLI writes UTF-8")
 }

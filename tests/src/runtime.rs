@@ -55,9 +55,11 @@ pub fn binary(name: &str) -> PathBuf {
         let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo.current_dir(workspace_root()).args(["build", "--quiet", "--workspace", "--bins", "--tests", "--target-dir"]).arg(&target_dir);
         // Cargo sets CARGO_* variables for the test it runs; inherited, they make the nested
-        // build's fingerprints differ and rebuild everything.
+        // build's fingerprints differ and rebuild everything. The caller's own settings stay
+        // (CARGO_INCREMENTAL=0 in CI: without it the nested build recompiles every crate of ours).
+        const CALLERS: [&str; 3] = ["CARGO_HOME", "CARGO_INCREMENTAL", "CARGO_TARGET_DIR"];
         for (key, _) in std::env::vars_os() {
-            if key.to_str().is_some_and(|k| (k.starts_with("CARGO_") && k != "CARGO_HOME") || k == "OUT_DIR") {
+            if key.to_str().is_some_and(|k| (k.starts_with("CARGO_") && !CALLERS.contains(&k)) || k == "OUT_DIR") {
                 cargo.env_remove(key);
             }
         }
