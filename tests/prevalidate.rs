@@ -106,6 +106,13 @@ async fn every_object_of_a_direct_notification_gets_one_correct_record() {
     assert!(huge.reason.contains("4.0 KiB"), "{}", huge.reason);
     let photo = s.record("rows/photo.jpg").await.unwrap().0;
     assert!(photo.notes.is_empty() && photo.size == Some(all[0].bytes.len() as u64));
+    let recorded = bucketlink_testkit::emf::datapoints(&s.prevalidate.logs());
+    for code in ["READY", "OBJECT_ARCHIVED", "EMPTY_OBJECT", "TOO_LARGE"] {
+        assert!(
+            recorded.iter().any(|p| p.name == bucketlink::telemetry::RECORDS && p.dimensions.contains(&("Code".to_owned(), code.to_owned()))),
+            "ObjectRecords by {code}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use bucketlink_testkit::emf;
 use bucketlink_testkit::fixtures::{connect, Connected};
 use bucketlink_testkit::gateway::{call, event, Answer};
 use bucketlink_testkit::{Customer, Emulator, Function, Provider, Trust};
@@ -91,6 +92,8 @@ async fn signed_urls_fetch_the_bytes_and_nothing_else() {
 
     // The logs say what happened, never a URL, signature, credential or token.
     let logs = s.sign.logs();
+    use bucketlink::telemetry::*;
+    emf::assert_metrics(&logs, &[URLS_SIGNED, ROWS_REFUSED, SIGN_BATCH_MS, ASSUME_ROLE]);
     assert!(logs.contains("\"rows\":5"), "{logs}");
     let signature = &signed[at..at + 64];
     let token_start = signed.find("X-Amz-Security-Token=").unwrap() + "X-Amz-Security-Token=".len();

@@ -2,6 +2,7 @@
 //! `integrations` and `revalidate` binaries under runtime emulation and real SQS and EventBridge
 //! in the emulator.
 
+use bucketlink_testkit::emf;
 use bucketlink_testkit::fixtures::{connect, Connected, Deployment};
 use bucketlink_testkit::gateway::{call, event};
 use bucketlink_testkit::{Announcer, Emulator, Function, Permissions, Provider, Sweep, Trust};
@@ -84,6 +85,18 @@ async fn a_broken_policy_flips_the_status_once_and_a_fix_flips_it_back() {
 
     let history = status().await["history"].as_array().unwrap().len();
     assert_eq!(history, 6, "the attach and five sweeps are in the history");
+
+    // What an operator sees of it: the checks by outcome, the integrations by status at each
+    // dispatch, AssumeRole calls, and the publisher's events and their age (EMF in the logs).
+    use bucketlink::telemetry::*;
+    emf::assert_metrics(&revalidate.logs(), &[CHECKS, INTEGRATIONS, INTEGRATIONS_INCONCLUSIVE, ASSUME_ROLE]);
+    emf::assert_metrics(&announcer.function.logs(), &[EVENTS_PUBLISHED, EVENT_AGE_MS]);
+    emf::assert_metrics(&integrations.logs(), &[CHECKS, ASSUME_ROLE]);
+    let failing_reads = emf::datapoints(&revalidate.logs())
+        .into_iter()
+        .filter(|p| p.name == CHECKS && p.dimensions.contains(&("Code".to_owned(), "CANNOT_ACCESS_DATA_ROW".to_owned())))
+        .count();
+    assert!(failing_reads >= 2, "the two sweeps that found the read broken are counted");
 
     // A user's update while a sweep batch runs (another container): neither overwrites the other.
     let external_id = status().await["external_id"].as_str().unwrap().to_owned();

@@ -27,6 +27,7 @@ use crate::refusal::Refusal;
 use crate::region::Region;
 use crate::rotation::ExternalIds;
 use crate::sts::assume_role;
+use crate::telemetry;
 
 /// The outcome of one run of every check.
 #[derive(Debug, Clone)]
@@ -237,6 +238,9 @@ impl Checker {
             let result = within(&deadline, NEXT_PRINCIPAL, Service::Sts, async { ((), self.next_principal(next, sts, id, active, conn).await) }).await.1;
             // Whether our next principal is trusted yet changes nothing today: never a verdict.
             run.checks.push(if result.status == CheckStatus::Error { unchecked(result) } else { result });
+        }
+        for check in &run.checks {
+            metrics::counter!(telemetry::CHECKS, "Check" => check.name.clone(), "Code" => check.code.clone()).increment(1);
         }
         run
     }

@@ -65,4 +65,5 @@ pub mod status_events;
 pub mod store;
 pub mod sts;
 pub mod sweep;
+pub mod telemetry;
 pub mod timestamp;

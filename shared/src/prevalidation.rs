@@ -86,6 +86,7 @@ impl<I: Inspect> Prevalidator<I> {
         let record = self.inspector.inspect(integration, conn, &object.key).await?;
         let written = self.store.put_object_record(&integration.tenant, &record, sequencer).await?;
         tracing::info!(integration = %integration.id, code = %record.code, ?written, "object prevalidated");
+        metrics::counter!(crate::telemetry::RECORDS, "Code" => record.code.clone()).increment(1);
         Ok(Some(Outcome {
             integration: record.integration,
             bucket: record.bucket,

@@ -15,7 +15,7 @@ use crate::region::Region;
 use crate::s3url::{self, Addressing};
 use crate::store::Store;
 use crate::sts::CredentialCache;
-use crate::timestamp;
+use crate::{telemetry, timestamp};
 
 pub const MAX_URLS: usize = 1000;
 
@@ -62,6 +62,7 @@ impl SignService {
     /// Signs within `budget::SIGN`: when DynamoDB or STS cannot serve in time, the answer is a
     /// fault (503 with `Retry-After`), never a late one.
     pub async fn sign(&self, tenant: &TenantId, id: &str, request: SignRequest) -> Result<SignResponse, Error> {
+        let started = std::time::Instant::now();
         let deadline = Deadline::after(budget::SIGN);
         let invalid = |field: &str, message: String| Error::Invalid { field: field.to_owned(), code: "INVALID_FIELD", message };
         if request.urls.is_empty() || request.urls.len() > MAX_URLS {
@@ -104,7 +105,14 @@ impl SignService {
                 }
                 Err(e) => Row::Refused { url, error: RowError { code: e.code(), message: e.to_string() } },
             })
-            .collect();
+            .collect::<Vec<Row>>();
+        for row in &results {
+            match row {
+                Row::Signed { .. } => metrics::counter!(telemetry::URLS_SIGNED).increment(1),
+                Row::Refused { error, .. } => metrics::counter!(telemetry::ROWS_REFUSED, "Code" => error.code).increment(1),
+            }
+        }
+        metrics::histogram!(telemetry::SIGN_BATCH_MS).record(started.elapsed().as_secs_f64() * 1000.0);
         Ok(SignResponse { results })
     }
 }

@@ -12,6 +12,7 @@ use crate::fault::{self, Failure, Fault, Service};
 use crate::integration::CheckStatus;
 use crate::integration::{Integration, Status};
 use crate::rotation::Step;
+use crate::telemetry;
 
 pub const SOURCE: &str = "bucketlink";
 pub const DETAIL_TYPE: &str = "IntegrationStatusChanged";
@@ -94,6 +95,13 @@ impl Owed {
         status.into_iter().chain(rotation)
     }
 
+    fn changed_at(&self) -> &str {
+        match self {
+            Owed::Status(change) => &change.changed_at,
+            Owed::Rotation(change) => &change.changed_at,
+        }
+    }
+
     fn entry(&self, bus: &str) -> PutEventsRequestEntry {
         let (detail_type, detail) = match self {
             Owed::Status(change) => (DETAIL_TYPE, serde_json::to_string(change)),
@@ -139,7 +147,14 @@ impl Publisher {
             .collect();
         for chunk in owed.chunks(BATCH) {
             if let Err((index, failure)) = self.put(chunk.iter().map(|(_, owed)| owed)).await {
+                metrics::counter!(telemetry::EVENTS_NOT_PUBLISHED).increment((chunk.len() - index) as u64);
                 return Err((chunk[index].0.to_owned(), failure));
+            }
+            metrics::counter!(telemetry::EVENTS_PUBLISHED).increment(chunk.len() as u64);
+            for (_, owed) in chunk {
+                if let Some(age) = crate::timestamp::age(owed.changed_at()) {
+                    metrics::histogram!(telemetry::EVENT_AGE_MS).record(age.as_secs_f64() * 1000.0);
+                }
             }
         }
         Ok(owed.len())

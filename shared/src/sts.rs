@@ -131,8 +131,14 @@ pub async fn assume_role(
                 Failure::Refused { code: "RegionDisabledException".to_owned(), message }
             }
             failure => failure,
-        })?;
-    out.credentials.ok_or_else(|| Fault::unavailable(Service::Sts, "the answer held no credentials").into())
+        });
+    let outcome = match &out {
+        Ok(_) => "ok",
+        Err(Failure::Refused { .. }) => "refused",
+        Err(Failure::Fault(_)) => "fault",
+    };
+    metrics::counter!(crate::telemetry::ASSUME_ROLE, "Outcome" => outcome).increment(1);
+    out?.credentials.ok_or_else(|| Fault::unavailable(Service::Sts, "the answer held no credentials").into())
 }
 
 #[cfg(test)]

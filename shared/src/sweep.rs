@@ -86,8 +86,10 @@ pub async fn dispatch(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str)
 async fn dispatch_all(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<DispatchSummary, Error> {
     let pacer = std::sync::Mutex::new(Pacer::default());
     let summary = std::sync::Mutex::new(DispatchSummary::default());
+    // Each integration's status, and whether its last checks reached no verdict.
+    let statuses = std::sync::Mutex::new(Vec::<(Status, bool)>::new());
     let segment = |segment: i32| {
-        let (pacer, summary) = (&pacer, &summary);
+        let (pacer, summary, statuses) = (&pacer, &summary, &statuses);
         async move {
             let mut cursor = None;
             loop {
@@ -106,6 +108,7 @@ async fn dispatch_all(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str)
                 for batch in due.chunks(10) {
                     sent += send_batch(sqs, queue_url, batch).await?;
                 }
+                statuses.lock().unwrap_or_else(|e| e.into_inner()).extend(page.iter().map(|i| (i.status, i.inconclusive_at.is_some())));
                 {
                     let mut summary = summary.lock().unwrap_or_else(|e| e.into_inner());
                     summary.integrations += page.len();
@@ -122,6 +125,12 @@ async fn dispatch_all(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str)
         }
     };
     futures_util::future::try_join_all((0..SCAN_SEGMENTS).map(segment)).await?;
+    let statuses = statuses.into_inner().unwrap_or_else(|e| e.into_inner());
+    for status in [Status::AwaitingRole, Status::Unverified, Status::Healthy, Status::Failing, Status::Insecure] {
+        let count = statuses.iter().filter(|(s, _)| *s == status).count();
+        metrics::gauge!(crate::telemetry::INTEGRATIONS, "Status" => status.as_str()).set(count as f64);
+    }
+    metrics::gauge!(crate::telemetry::INTEGRATIONS_INCONCLUSIVE).set(statuses.iter().filter(|(_, inconclusive)| *inconclusive).count() as f64);
     Ok(summary.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
@@ -212,6 +221,11 @@ pub async fn revalidate(service: &Integrations, item: &SweepItem, last_try: bool
         (true, _) => Outcome::Checked { before: checked.before, after: checked.integration.status },
         (false, true) => Outcome::InconclusiveRecorded,
         (false, false) => Outcome::Inconclusive,
+    })
+    .inspect(|outcome| {
+        if matches!(outcome, Outcome::Inconclusive | Outcome::InconclusiveRecorded) {
+            metrics::counter!(crate::telemetry::SWEEP_INCONCLUSIVE).increment(1);
+        }
     })
 }
 

@@ -1,6 +1,7 @@
 //! bucketlink's test harness: the local AWS emulator (started per test binary, like a test
 //! container), fixtures for the provider and customer accounts, and a Lambda Runtime API host.
 
+pub mod emf;
 pub mod emulator;
 pub mod events;
 pub mod fixtures;

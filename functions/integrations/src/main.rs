@@ -12,11 +12,13 @@ use bucketlink::inspection::Inspector;
 use bucketlink::integrations::{AttachRequest, CreateRequest, Integrations, LintRequest, RecordsQuery, RotationRequest};
 use bucketlink::problem::Problem;
 use bucketlink::store::Store;
+use bucketlink::telemetry;
 use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
+    let metrics = telemetry::init("integrations");
     let config = Config::from_env_or_exit();
     let clients = Clients::from_env(&config, Profile::Background).await;
     let store = Store::new(clients.dynamodb.clone(), &config.table);
@@ -26,7 +28,12 @@ async fn main() -> Result<(), Error> {
         .with_next_principal(config.next_provider_role_arn.clone());
     let importer = Importer::new(store, Inspector::from_clients(&clients, &config), config.import_rows_per_minute);
     let (service, importer) = (&service, &importer);
-    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, importer, request).await) })).await
+    run(service_fn(move |request: Request| async move {
+        let response = handle(service, importer, request).await;
+        telemetry::flush(metrics);
+        Ok::<_, Error>(response)
+    }))
+    .await
 }
 
 async fn handle(service: &Integrations, importer: &Importer, request: Request) -> Response<Body> {

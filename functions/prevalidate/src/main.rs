@@ -9,17 +9,24 @@ use bucketlink::inspection::Inspector;
 use bucketlink::object_events::{self, Delivery};
 use bucketlink::prevalidation::Prevalidator;
 use bucketlink::store::Store;
+use bucketlink::telemetry;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    let metrics = telemetry::init("prevalidate");
     let config = Config::from_env_or_exit();
     let clients = Clients::from_env(&config, Profile::Background).await;
     let prevalidator = Prevalidator::new(Store::new(clients.dynamodb.clone(), &config.table), Inspector::from_clients(&clients, &config));
     let prevalidator = &prevalidator;
-    run(service_fn(move |event: LambdaEvent<Value>| async move { handle(prevalidator, event.payload).await })).await
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let outcome = handle(prevalidator, event.payload).await;
+        telemetry::flush(metrics);
+        outcome
+    }))
+    .await
 }
 
 /// A direct delivery answers what it did (or fails, and Lambda retries it); an SQS delivery

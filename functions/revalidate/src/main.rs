@@ -13,6 +13,7 @@ use bucketlink::config::Config;
 use bucketlink::integrations::Integrations;
 use bucketlink::store::Store;
 use bucketlink::sweep::{dispatch, handle_batch, on_change, Delivery};
+use bucketlink::telemetry;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -27,6 +28,7 @@ struct App {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    let metrics = telemetry::init("revalidate");
     let config = Config::from_env_or_exit();
     let queue_url = Config::required_or_exit(config.sweep_queue_url.as_deref(), "BUCKETLINK_SWEEP_QUEUE_URL").to_owned();
     let clients = Clients::from_env(&config, Profile::Background).await;
@@ -34,7 +36,12 @@ async fn main() -> Result<(), Error> {
         Integrations::new(Store::new(clients.dynamodb.clone(), &config.table), Checker::from_clients(&clients, &config), config.provider_role_arn.clone());
     let app = App { service, sqs: clients.sqs, queue_url, max_receives: config.sweep_max_receives, change_window: config.change_window };
     let app = &app;
-    run(service_fn(move |event: LambdaEvent<Value>| async move { handle(app, event.payload).await })).await
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let outcome = handle(app, event.payload).await;
+        telemetry::flush(metrics);
+        outcome
+    }))
+    .await
 }
 
 async fn handle(app: &App, payload: Value) -> Result<Value, Error> {

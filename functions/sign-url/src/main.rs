@@ -10,11 +10,13 @@ use bucketlink::problem::Problem;
 use bucketlink::sign_url::{SignRequest, SignService};
 use bucketlink::store::Store;
 use bucketlink::sts::CredentialCache;
+use bucketlink::telemetry;
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
+    let metrics = telemetry::init("sign-url");
     let config = Config::from_env_or_exit();
     let clients = Clients::from_env(&config, Profile::Interactive).await;
     let endpoint = Endpoint::from_url(clients.sdk.endpoint_url());
@@ -27,7 +29,12 @@ async fn main() -> Result<(), Error> {
         config.url_max_ttl,
     );
     let service = &service;
-    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle(service, request).await) })).await
+    run(service_fn(move |request: Request| async move {
+        let response = handle(service, request).await;
+        telemetry::flush(metrics);
+        Ok::<_, Error>(response)
+    }))
+    .await
 }
 
 async fn handle(service: &SignService, request: Request) -> Response<Body> {

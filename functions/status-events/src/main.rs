@@ -10,17 +10,24 @@ use bucketlink::budget::Profile;
 use bucketlink::config::Config;
 use bucketlink::status_events::{Publisher, StreamWrite};
 use bucketlink::store::{integration_from_image, Item};
+use bucketlink::telemetry;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    let metrics = telemetry::init("status-events");
     let config = Config::from_env_or_exit();
     let bus = Config::required_or_exit(config.event_bus.as_deref(), "BUCKETLINK_EVENT_BUS").to_owned();
     let clients = Clients::from_env(&config, Profile::Background).await;
     let publisher = Publisher::new(clients.events, bus);
     let publisher = &publisher;
-    run(service_fn(move |event: LambdaEvent<Event>| async move { handle(publisher, event.payload).await })).await
+    run(service_fn(move |event: LambdaEvent<Event>| async move {
+        let outcome = handle(publisher, event.payload).await;
+        telemetry::flush(metrics);
+        outcome
+    }))
+    .await
 }
 
 /// An image that is not an integration, or cannot be read, owes no event: a corrupt image would

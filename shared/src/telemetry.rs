@@ -1,0 +1,67 @@
+//! Metrics in CloudWatch's Embedded Metric Format, through the `metrics` facade and
+//! `metrics_cloudwatch_embedded`: one catalogue of names, each with its dimensions, which are
+//! never a tenant, an integration, a bucket or a key. A function writes them to its log after each
+//! invocation (`flush`); CloudWatch turns each document into datapoints in `NAMESPACE`.
+
+use metrics_cloudwatch_embedded::{Builder, Collector};
+
+pub const NAMESPACE: &str = "bucketlink";
+
+/// Checks run, by `Check` and `Code` (the inconclusive ones too: `AWS_UNAVAILABLE`, ...).
+pub const CHECKS: &str = "Checks";
+/// At each sweep's dispatch: integrations by `Status`, from the table.
+pub const INTEGRATIONS: &str = "Integrations";
+/// At each sweep's dispatch: integrations whose last checks reached no verdict.
+pub const INTEGRATIONS_INCONCLUSIVE: &str = "IntegrationsInconclusive";
+/// Sweep messages whose checks reached no verdict (delivered again, or recorded on the last try).
+pub const SWEEP_INCONCLUSIVE: &str = "SweepInconclusive";
+/// sign-url: URLs signed, rows refused by `Code`, and each batch's time (milliseconds).
+pub const URLS_SIGNED: &str = "UrlsSigned";
+pub const ROWS_REFUSED: &str = "RowsRefused";
+pub const SIGN_BATCH_MS: &str = "SignBatchMilliseconds";
+/// AssumeRole calls on customers' roles, by `Outcome` (`ok`, `refused`, `fault`).
+pub const ASSUME_ROLE: &str = "AssumeRole";
+/// Prevalidation records written, by `Code`.
+pub const RECORDS: &str = "ObjectRecords";
+/// The status-change publisher: events put on the bus, how long after their change (ms), and
+/// deliveries it could not publish (the stream delivers them again).
+pub const EVENTS_PUBLISHED: &str = "EventsPublished";
+pub const EVENT_AGE_MS: &str = "EventAgeMilliseconds";
+pub const EVENTS_NOT_PUBLISHED: &str = "EventsNotPublished";
+
+/// Every metric, and the dimensions besides `Function` it carries.
+pub const CATALOGUE: &[(&str, &[&str])] = &[
+    (CHECKS, &["Check", "Code"]),
+    (INTEGRATIONS, &["Status"]),
+    (INTEGRATIONS_INCONCLUSIVE, &[]),
+    (SWEEP_INCONCLUSIVE, &[]),
+    (URLS_SIGNED, &[]),
+    (ROWS_REFUSED, &["Code"]),
+    (SIGN_BATCH_MS, &[]),
+    (ASSUME_ROLE, &["Outcome"]),
+    (RECORDS, &["Code"]),
+    (EVENTS_PUBLISHED, &[]),
+    (EVENT_AGE_MS, &[]),
+    (EVENTS_NOT_PUBLISHED, &[]),
+];
+
+/// The collector of this function (`Function` dimension), once per cold start; `None` (and a
+/// log line) if one is installed already.
+pub fn init(function: &'static str) -> Option<&'static Collector> {
+    match Builder::new().cloudwatch_namespace(NAMESPACE).with_dimension("Function", function).init() {
+        Ok(collector) => Some(collector),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics are not collected");
+            None
+        }
+    }
+}
+
+/// Writes what this invocation measured to the log, as EMF documents.
+pub fn flush(collector: Option<&'static Collector>) {
+    if let Some(collector) = collector {
+        if let Err(e) = collector.flush(std::io::stdout()) {
+            tracing::warn!(error = %e, "metrics not written");
+        }
+    }
+}
