@@ -309,6 +309,15 @@ async fn sweeping_when_aws_fails() {
         assert_eq!((stored["status"].as_str(), stored["version"].as_u64()), (Some("healthy"), Some(version)), "{what}: nothing written");
         announcer.pump().await;
         assert_eq!(scene.sweep.events().await, Vec::<Value>::new(), "{what}: no event for AWS's fault");
+        bucketlink_testkit::emf::assert_metrics(&revalidate.logs(), &[bucketlink::telemetry::SWEEP_INCONCLUSIVE]);
+        // (A hang may outlast the check's own budget, which then drops the call uncounted.)
+        if service == Service::Sts && kind != Kind::Hang {
+            let faults = bucketlink_testkit::emf::datapoints(&revalidate.logs());
+            assert!(
+                faults.iter().any(|p| p.name == bucketlink::telemetry::ASSUME_ROLE && p.dimensions.contains(&("Outcome".to_owned(), "fault".to_owned()))),
+                "{what}: AssumeRole faults are counted"
+            );
+        }
 
         // The last attempt records that the sweep was inconclusive, and changes nothing else.
         scene.proxy.inject(Fault::on(service, kind));
@@ -384,6 +393,8 @@ async fn the_sweep_queue_and_the_event_bus_failing() {
         assert_eq!(events[0]["event_id"], format!("{id}:{version}"), "{what}");
         announcer.pump().await;
         assert_eq!(scene.sweep.events().await, Vec::<Value>::new(), "{what}: not doubled");
+        use bucketlink::telemetry::*;
+        bucketlink_testkit::emf::assert_metrics(&announcer.function.logs(), &[EVENTS_NOT_PUBLISHED, EVENTS_PUBLISHED, EVENT_AGE_MS]);
         (what, took)
     });
     for (what, took) in join_all(runs).await {

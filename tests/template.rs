@@ -110,3 +110,83 @@ fn no_tenant_or_customer_can_starve_the_web_app() {
     }
     assert_eq!(t["Globals"]["Function"]["Environment"]["Variables"]["BUCKETLINK_IMPORT_ROWS_PER_MINUTE"]["Ref"], "ImportRowsPerMinute");
 }
+
+/// A metric a dashboard widget or an alarm names: its name and its dimensions' names.
+fn catalogued(name: &str, mut dimensions: Vec<String>, at: &str) {
+    let (_, expected) = bucketlink::telemetry::CATALOGUE.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("{at}: {name} is not a metric we emit"));
+    let mut wanted: Vec<String> = expected.iter().map(|d| d.to_string()).chain(["Function".to_owned()]).collect();
+    wanted.sort();
+    dimensions.sort();
+    assert_eq!(dimensions, wanted, "{at}: {name}'s dimensions");
+}
+
+#[test]
+fn the_dashboard_and_the_alarms_use_the_metrics_the_functions_emit() {
+    let t = template();
+    let functions = ["integrations", "sign-url", "revalidate", "prevalidate", "status-events"];
+    let text = t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"].as_str().expect("a dashboard body");
+    let body: Value = serde_json::from_str(&text.replace("${AWS::Region}", "us-east-1")).expect("the dashboard body is JSON");
+    let mut on_dashboard = std::collections::BTreeSet::new();
+    for widget in body["widgets"].as_array().unwrap() {
+        let mut previous: Vec<Value> = Vec::new();
+        for entry in widget["properties"]["metrics"].as_array().unwrap() {
+            let items = entry.as_array().unwrap();
+            if let Some(expression) = items[0]["expression"].as_str() {
+                // SEARCH('{bucketlink,<dimensions>} MetricName="<name>"', ...)
+                let schema = expression.split('{').nth(1).unwrap().split('}').next().unwrap();
+                let mut parts = schema.split(',');
+                assert_eq!(parts.next(), Some("bucketlink"), "{expression}");
+                let name = expression.split("MetricName=\"").nth(1).unwrap().split('"').next().unwrap();
+                catalogued(name, parts.map(str::to_owned).collect(), expression);
+                on_dashboard.insert(name.to_owned());
+                continue;
+            }
+            // ["namespace", "name", "dim", "value", ..., {options}], with "." for "as above" and "..." for "all as above".
+            let mut resolved: Vec<Value> = if items[0] == "..." { previous.clone() } else { Vec::new() };
+            if items[0] != "..." {
+                for (i, item) in items.iter().enumerate().filter(|(_, v)| v.is_string()) {
+                    resolved.push(if item == "." { previous[i].clone() } else { item.clone() });
+                }
+            }
+            assert_eq!(resolved[0], "bucketlink");
+            let name = resolved[1].as_str().unwrap();
+            let dimensions: Vec<String> = resolved[2..].chunks(2).map(|pair| pair[0].as_str().unwrap().to_owned()).collect();
+            let function = resolved[2..].chunks(2).find(|pair| pair[0] == "Function").map(|pair| pair[1].as_str().unwrap().to_owned()).unwrap();
+            assert!(functions.contains(&function.as_str()), "{function}");
+            catalogued(name, dimensions, "dashboard");
+            on_dashboard.insert(name.to_owned());
+            previous = resolved;
+        }
+    }
+    let all: std::collections::BTreeSet<String> = bucketlink::telemetry::CATALOGUE.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(on_dashboard, all, "the dashboard shows every metric");
+
+    let mut alarmed = std::collections::BTreeSet::new();
+    for (name, resource) in t["Resources"].as_object().unwrap() {
+        if resource["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let p = &resource["Properties"];
+        let mut metrics: Vec<&Value> = p["Metrics"].as_array().into_iter().flatten().filter_map(|m| m.get("MetricStat").map(|s| &s["Metric"])).collect();
+        if p["Namespace"].is_string() {
+            metrics.push(p);
+        }
+        for metric in metrics.into_iter().filter(|m| m["Namespace"] == "bucketlink") {
+            let dimensions: Vec<String> = metric["Dimensions"].as_array().unwrap().iter().map(|d| d["Name"].as_str().unwrap().to_owned()).collect();
+            let function = metric["Dimensions"].as_array().unwrap().iter().find(|d| d["Name"] == "Function").unwrap()["Value"].as_str().unwrap();
+            assert!(functions.contains(&function), "{name}: {function}");
+            catalogued(metric["MetricName"].as_str().unwrap(), dimensions, name);
+            alarmed.insert(name.clone());
+        }
+    }
+    let expected = ["AssumeRoleFaultsAlarm", "EventsLateAlarm", "EventsOwedAlarm", "FailingShareJumpAlarm", "SignUrlLatencyAlarm"];
+    assert_eq!(alarmed.iter().map(String::as_str).collect::<Vec<_>>(), expected);
+
+    // The runbook has a row for every alarm of the template.
+    let readme = std::fs::read_to_string(bucketlink_testkit::emulator::workspace_root().join("README.md")).unwrap();
+    for (name, resource) in t["Resources"].as_object().unwrap() {
+        if resource["Type"] == "AWS::CloudWatch::Alarm" {
+            assert!(readme.contains(&format!("`{name}`")), "the runbook has no row for {name}");
+        }
+    }
+}

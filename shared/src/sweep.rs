@@ -222,11 +222,6 @@ pub async fn revalidate(service: &Integrations, item: &SweepItem, last_try: bool
         (false, true) => Outcome::InconclusiveRecorded,
         (false, false) => Outcome::Inconclusive,
     })
-    .inspect(|outcome| {
-        if matches!(outcome, Outcome::Inconclusive | Outcome::InconclusiveRecorded) {
-            metrics::counter!(crate::telemetry::SWEEP_INCONCLUSIVE).increment(1);
-        }
-    })
 }
 
 /// Messages handled at once inside one invocation: bounded, so one batch never floods STS.
@@ -261,14 +256,17 @@ pub async fn handle_batch(service: &Integrations, sqs: &aws_sdk_sqs::Client, que
                 }
                 Ok(Outcome::Gone) => false,
                 Ok(Outcome::InconclusiveRecorded) => {
+                    metrics::counter!(crate::telemetry::SWEEP_INCONCLUSIVE).increment(1);
                     tracing::warn!(integration = %item.id, attempts = delivery.receive_count, "sweep inconclusive on its last attempt; recorded, status unchanged");
                     false
                 }
                 Ok(Outcome::Inconclusive) => {
+                    metrics::counter!(crate::telemetry::SWEEP_INCONCLUSIVE).increment(1);
                     tracing::warn!(integration = %item.id, attempt = delivery.receive_count, "sweep inconclusive: AWS did not answer properly; retried later");
                     true
                 }
                 Err(err) => {
+                    metrics::counter!(crate::telemetry::SWEEP_INCONCLUSIVE).increment(1);
                     tracing::error!(integration = %item.id, error = %err, "revalidation failed; SQS will retry it");
                     true
                 }

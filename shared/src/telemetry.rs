@@ -13,7 +13,8 @@ pub const CHECKS: &str = "Checks";
 pub const INTEGRATIONS: &str = "Integrations";
 /// At each sweep's dispatch: integrations whose last checks reached no verdict.
 pub const INTEGRATIONS_INCONCLUSIVE: &str = "IntegrationsInconclusive";
-/// Sweep messages whose checks reached no verdict (delivered again, or recorded on the last try).
+/// Sweep messages that reached no verdict: their checks did not (delivered again, or recorded on
+/// the last try), or AWS failed the revalidation itself (delivered again).
 pub const SWEEP_INCONCLUSIVE: &str = "SweepInconclusive";
 /// sign-url: URLs signed, rows refused by `Code`, and each batch's time (milliseconds).
 pub const URLS_SIGNED: &str = "UrlsSigned";
