@@ -95,6 +95,11 @@ impl Deadline {
         Deadline(Instant::now() + budget)
     }
 
+    /// The earlier of this deadline and `budget` from now: a step's own budget, never past the whole.
+    pub fn within(&self, budget: Duration) -> Self {
+        Deadline(self.0.min(Instant::now() + budget))
+    }
+
     pub fn remaining(&self) -> Duration {
         self.0.saturating_duration_since(Instant::now())
     }

@@ -60,12 +60,13 @@ fn verdict(checks: &[CheckResult]) -> Option<Status> {
 /// What runs the checks of a connection: `Checker` against AWS; a scripted one in the use
 /// cases' unit tests.
 pub trait Checks: Send + Sync {
-    fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection) -> impl std::future::Future<Output = CheckRun> + Send;
+    /// Every check, within `budget::CHECKS` and never past `deadline` (the caller's answer).
+    fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection, deadline: Deadline) -> impl std::future::Future<Output = CheckRun> + Send;
 }
 
 impl Checks for Checker {
-    async fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection) -> CheckRun {
-        Checker::run(self, id, ids, conn).await
+    async fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection, deadline: Deadline) -> CheckRun {
+        Checker::run(self, id, ids, conn, deadline).await
     }
 }
 
@@ -211,11 +212,11 @@ impl Checker {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
-    /// Every check, within `budget::CHECKS`; each check within `budget::CHECK`. A rotation's
+    /// Every check, within `budget::CHECKS` and `deadline`; each check within `budget::CHECK`. A rotation's
     /// new external ID is probed first (once the role accepts it, the whole run uses it), a
     /// retired one last.
-    pub async fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection) -> CheckRun {
-        let deadline = Deadline::after(budget::CHECKS);
+    pub async fn run(&self, id: &IntegrationId, ids: &ExternalIds, conn: &Connection, deadline: Deadline) -> CheckRun {
+        let deadline = deadline.within(budget::CHECKS);
         let mut rotation = None;
         let mut active = &ids.active;
         if let Some(new) = &ids.pending {

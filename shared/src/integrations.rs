@@ -322,7 +322,7 @@ impl<C: Checks> Integrations<C> {
         };
         let name = name(Some(&request.name))?;
         let checked = self
-            .check_and_save(tenant, id, KeepInconclusive::Yes, |integration| {
+            .check_and_save(tenant, id, KeepInconclusive::Yes, Deadline::after(budget::ATTACH), |integration| {
                 integration.name = name.clone();
                 integration.bucket = Some(connection.bucket.clone());
                 integration.role_arn = Some(connection.role_arn.clone());
@@ -335,14 +335,14 @@ impl<C: Checks> Integrations<C> {
 
     /// The "refresh" button: run every check again.
     pub async fn validate(&self, tenant: &TenantId, id: &str) -> Result<IntegrationView, Error> {
-        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, |_| {}).await?;
+        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, Deadline::after(budget::ATTACH), |_| {}).await?;
         Ok(self.view(checked.integration))
     }
 
     /// The sweep's check: every check again. `None` for an integration deleted, or still
     /// awaiting its role. A run without a verdict is written only when `keep` says so.
     pub async fn revalidate(&self, tenant: &TenantId, id: &str, keep: KeepInconclusive) -> Result<Option<Checked>, Error> {
-        match self.check_and_save(tenant, id, keep, |_| {}).await {
+        match self.check_and_save(tenant, id, keep, Deadline::after(budget::ATTACH), |_| {}).await {
             Ok(done) => Ok(Some(done)),
             Err(Error::NotFound(_)) | Err(Error::Invalid { code: "ROLE_NOT_ATTACHED", .. }) => Ok(None),
             Err(e) => Err(e),
@@ -350,11 +350,17 @@ impl<C: Checks> Integrations<C> {
     }
 
     /// Applies `change`, runs the checks, and saves conditionally on the version read, all
-    /// within `budget::ATTACH`. When another writer got there first, the change is applied again
+    /// by `deadline`. When another writer got there first, the change is applied again
     /// to what they wrote, and the checks run again only if what they check changed: nobody's
     /// update is lost. A status change is announced from the table's stream (`status_events`).
-    async fn check_and_save(&self, tenant: &TenantId, id: &str, keep: KeepInconclusive, change: impl Fn(&mut Integration)) -> Result<Checked, Error> {
-        let deadline = Deadline::after(budget::ATTACH);
+    async fn check_and_save(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        keep: KeepInconclusive,
+        deadline: Deadline,
+        change: impl Fn(&mut Integration),
+    ) -> Result<Checked, Error> {
         let mut checked: Option<(Connection, ExternalIds, CheckRun)> = None;
         for _ in 0..SAVE_ATTEMPTS {
             let mut integration = deadline.call(Aws::DynamoDb, self.load(tenant, id)).await?;
@@ -372,7 +378,7 @@ impl<C: Checks> Integrations<C> {
             let ids = integration.external_ids();
             let report = match checked.take() {
                 Some((c, i, report)) if c == connection && i == ids => report,
-                _ => self.checker.run(&integration.id, &ids, &connection).await,
+                _ => self.checker.run(&integration.id, &ids, &connection, deadline).await,
             };
             let conclusive = report.verdict.is_some();
             if !conclusive && keep == KeepInconclusive::No {
@@ -402,8 +408,13 @@ impl<C: Checks> Integrations<C> {
 
     /// Applies `change` (which may refuse) and saves conditionally on the version read, again on
     /// a concurrent write; no checks run.
-    async fn change_and_save(&self, tenant: &TenantId, id: &str, change: impl Fn(&mut Integration) -> Result<(), Error>) -> Result<Integration, Error> {
-        let deadline = Deadline::after(budget::ATTACH);
+    async fn change_and_save(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        deadline: Deadline,
+        change: impl Fn(&mut Integration) -> Result<(), Error>,
+    ) -> Result<Integration, Error> {
         for _ in 0..SAVE_ATTEMPTS {
             let mut integration = deadline.call(Aws::DynamoDb, self.load(tenant, id)).await?;
             let rotation_before = integration.rotation.clone();
@@ -427,7 +438,7 @@ impl<C: Checks> Integrations<C> {
     pub async fn start_rotation(&self, tenant: &TenantId, id: &str, request: RotationRequest) -> Result<IntegrationView, Error> {
         let grace = rotation::grace(request.grace_seconds).map_err(|m| invalid("grace_seconds", "INVALID_GRACE_PERIOD", m))?;
         let saved = self
-            .change_and_save(tenant, id, |integration| {
+            .change_and_save(tenant, id, Deadline::after(budget::ATTACH), |integration| {
                 if let Some(r) = &integration.rotation {
                     return Err(Error::NotNow {
                         code: "ROTATION_IN_PROGRESS",
@@ -445,10 +456,13 @@ impl<C: Checks> Integrations<C> {
     /// Ends a rotation early: only once the role accepts the new ID (the checks run first when
     /// they have not seen it yet). The checks then prove the old ID refused.
     pub async fn complete_rotation(&self, tenant: &TenantId, id: &str) -> Result<IntegrationView, Error> {
-        let integration = self.load(tenant, id).await?;
+        // One answer, one budget: a run that looks for the new ID and the run that completes
+        // share it (the second gets what the first left).
+        let deadline = Deadline::after(budget::ATTACH);
+        let integration = deadline.call(Aws::DynamoDb, self.load(tenant, id)).await?;
         let Some(rotation) = integration.rotation else { return Err(no_rotation()) };
         if rotation.accepted_at.is_none() {
-            let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, |_| {}).await?;
+            let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, deadline, |_| {}).await?;
             match &checked.integration.rotation {
                 None => return Ok(self.view(checked.integration)),
                 Some(r) if r.accepted_at.is_none() => {
@@ -464,27 +478,28 @@ impl<C: Checks> Integrations<C> {
                 Some(_) => {}
             }
         }
-        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, |i| i.complete_rotation()).await?;
+        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, deadline, |i| i.complete_rotation()).await?;
         Ok(self.view(checked.integration))
     }
 
     /// Gives a rotation up: the old external ID is used again (and the checks say whether the
     /// role still accepts it).
     pub async fn cancel_rotation(&self, tenant: &TenantId, id: &str) -> Result<IntegrationView, Error> {
-        let integration = self.load(tenant, id).await?;
+        let deadline = Deadline::after(budget::ATTACH);
+        let integration = deadline.call(Aws::DynamoDb, self.load(tenant, id)).await?;
         if integration.rotation.is_none() {
             return Err(no_rotation());
         }
         if integration.connection().is_none() {
             let cancelled = self
-                .change_and_save(tenant, id, |i| {
+                .change_and_save(tenant, id, deadline, |i| {
                     i.cancel_rotation();
                     Ok(())
                 })
                 .await?;
             return Ok(self.view(cancelled));
         }
-        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, |i| i.cancel_rotation()).await?;
+        let checked = self.check_and_save(tenant, id, KeepInconclusive::Yes, deadline, |i| i.cancel_rotation()).await?;
         Ok(self.view(checked.integration))
     }
 
@@ -634,7 +649,7 @@ mod tests {
         }
 
         impl Checks for Scripted {
-            async fn run(&self, _: &IntegrationId, _: &ExternalIds, _: &Connection) -> CheckRun {
+            async fn run(&self, _: &IntegrationId, _: &ExternalIds, _: &Connection, _: Deadline) -> CheckRun {
                 self.runs.fetch_add(1, Ordering::SeqCst);
                 report(self.verdict)
             }

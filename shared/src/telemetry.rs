@@ -58,8 +58,15 @@ pub fn init(function: &'static str) -> Option<&'static Collector> {
     }
 }
 
-/// Writes what this invocation measured to the log, as EMF documents.
-pub fn flush(collector: Option<&'static Collector>) {
+/// Runs one invocation's `work`, then writes what it measured to the log.
+pub async fn flushed<T>(collector: Option<&'static Collector>, work: impl std::future::Future<Output = T>) -> T {
+    let outcome = work.await;
+    flush(collector);
+    outcome
+}
+
+/// Writes what was measured since the last flush to the log, as EMF documents.
+fn flush(collector: Option<&'static Collector>) {
     if let Some(collector) = collector {
         if let Err(e) = collector.flush(std::io::stdout()) {
             tracing::warn!(error = %e, "metrics not written");

@@ -1,7 +1,8 @@
 //! API Gateway (HTTP API, payload v2) as the harness plays it: the events it sends a function,
 //! and the answers read back.
 
-use serde_json::{json, Value};
+use bucketlink::encoding::{decode, Plus};
+use serde_json::{json, Map, Value};
 
 use crate::runtime::Function;
 
@@ -37,8 +38,7 @@ pub fn event(method: &str, path: &str, body: Option<&str>, tenant: Option<&str>,
         "isBase64Encoded": false
     });
     if !query.is_empty() {
-        let params: serde_json::Map<String, Value> = query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_owned(), json!(v))).collect();
-        event["queryStringParameters"] = Value::Object(params);
+        event["queryStringParameters"] = Value::Object(query_parameters(query));
     }
     if let Some(tenant) = tenant {
         event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": "user-1", "tenant_id": tenant}, "scopes": null}});
@@ -47,6 +47,20 @@ pub fn event(method: &str, path: &str, body: Option<&str>, tenant: Option<&str>,
         event["body"] = json!(body);
     }
     event
+}
+
+/// API Gateway's `queryStringParameters`: decoded, repeated names joined with commas.
+fn query_parameters(query: &str) -> Map<String, Value> {
+    let mut parameters = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (Some(k), Some(v)) = (decode(k, Plus::Space), decode(v, Plus::Space)) else { continue };
+        match parameters.get_mut(&k) {
+            Some(Value::String(joined)) => *joined = format!("{joined},{v}"),
+            _ => drop(parameters.insert(k, Value::String(v))),
+        }
+    }
+    parameters
 }
 
 pub async fn call(function: &Function, event: Value) -> Answer {

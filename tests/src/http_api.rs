@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use bucketlink::encoding::{decode, Plus};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -20,6 +19,7 @@ use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+use crate::gateway;
 use crate::listen::{serve, Listener};
 use crate::runtime::Function;
 use crate::sam::{Cors, Route};
@@ -117,49 +117,31 @@ impl HttpApi {
         let Some(tenant) = tenant else {
             return message(StatusCode::UNAUTHORIZED, "Unauthorized");
         };
-        let query = request.uri().query().unwrap_or_default().to_owned();
-        let mut headers = Map::new();
+        let path_and_query = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or(path);
+        // Repeated headers arrive joined with commas, as API Gateway joins them.
+        let mut headers: Vec<(String, String)> = Vec::new();
         for (name, value) in request.headers() {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            match headers.get_mut(name.as_str()) {
-                Some(Value::String(joined)) => *joined = format!("{joined},{value}"),
-                _ => drop(headers.insert(name.as_str().to_owned(), Value::String(value))),
+            match headers.iter_mut().find(|(n, _)| n == name.as_str()) {
+                Some((_, joined)) => *joined = format!("{joined},{value}"),
+                None => headers.push((name.as_str().to_owned(), value)),
             }
         }
         let body = match request.into_body().collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => return message(StatusCode::BAD_REQUEST, "Bad Request"),
         };
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": route.key(),
-            "rawPath": path,
-            "rawQueryString": query,
-            "headers": headers,
-            "requestContext": {
-                "accountId": "111111111111", "apiId": "local", "domainName": "localhost",
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                    "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::Null)},
-                "requestId": crate::fixtures::unique("req"), "routeKey": route.key(), "stage": "$default",
-                "time": bucketlink::timestamp::now(), "timeEpoch": 0,
-                "authorizer": {"jwt": {"claims": {"sub": "dev", "tenant_id": tenant}, "scopes": null}}
-            },
-            "isBase64Encoded": false
-        });
+        let text = std::str::from_utf8(&body).ok().filter(|t| !t.is_empty());
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let mut event = gateway::event(&method, &path_and_query, text, Some(&tenant), &pairs);
+        event["routeKey"] = json!(route.key());
+        event["requestContext"]["routeKey"] = json!(route.key());
         if !parameters.is_empty() {
             event["pathParameters"] = parameters.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>().into();
         }
-        if !query.is_empty() {
-            event["queryStringParameters"] = query_parameters(&query).into();
-        }
-        if !body.is_empty() {
-            match std::str::from_utf8(&body) {
-                Ok(text) => event["body"] = json!(text),
-                Err(_) => {
-                    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&body));
-                    event["isBase64Encoded"] = json!(true);
-                }
-            }
+        if text.is_none() && !body.is_empty() {
+            event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&body));
+            event["isBase64Encoded"] = json!(true);
         }
         let function = &self.functions[&route.binary];
         match tokio::time::timeout(INTEGRATION_TIMEOUT, function.invoke(event)).await {
@@ -168,20 +150,6 @@ impl HttpApi {
             Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
         }
     }
-}
-
-/// API Gateway's `queryStringParameters`: decoded, repeated names joined with commas.
-fn query_parameters(query: &str) -> Map<String, Value> {
-    let mut parameters = Map::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (Some(k), Some(v)) = (decode(k, Plus::Space), decode(v, Plus::Space)) else { continue };
-        match parameters.get_mut(&k) {
-            Some(Value::String(joined)) => *joined = format!("{joined},{v}"),
-            _ => drop(parameters.insert(k, Value::String(v))),
-        }
-    }
-    parameters
 }
 
 /// A function's payload v2 response as HTTP.

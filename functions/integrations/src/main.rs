@@ -28,12 +28,7 @@ async fn main() -> Result<(), Error> {
         .with_next_principal(config.next_provider_role_arn.clone());
     let importer = Importer::new(store, Inspector::from_clients(&clients, &config), config.import_rows_per_minute);
     let (service, importer) = (&service, &importer);
-    run(service_fn(move |request: Request| async move {
-        let response = handle(service, importer, request).await;
-        telemetry::flush(metrics);
-        Ok::<_, Error>(response)
-    }))
-    .await
+    run(service_fn(move |request: Request| async move { Ok::<_, Error>(telemetry::flushed(metrics, handle(service, importer, request)).await) })).await
 }
 
 async fn handle(service: &Integrations, importer: &Importer, request: Request) -> Response<Body> {

@@ -21,12 +21,7 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env(&config, Profile::Background).await;
     let prevalidator = Prevalidator::new(Store::new(clients.dynamodb.clone(), &config.table), Inspector::from_clients(&clients, &config));
     let prevalidator = &prevalidator;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let outcome = handle(prevalidator, event.payload).await;
-        telemetry::flush(metrics);
-        outcome
-    }))
-    .await
+    run(service_fn(move |event: LambdaEvent<Value>| telemetry::flushed(metrics, handle(prevalidator, event.payload)))).await
 }
 
 /// A direct delivery answers what it did (or fails, and Lambda retries it); an SQS delivery

@@ -36,12 +36,7 @@ async fn main() -> Result<(), Error> {
         Integrations::new(Store::new(clients.dynamodb.clone(), &config.table), Checker::from_clients(&clients, &config), config.provider_role_arn.clone());
     let app = App { service, sqs: clients.sqs, queue_url, max_receives: config.sweep_max_receives, change_window: config.change_window };
     let app = &app;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let outcome = handle(app, event.payload).await;
-        telemetry::flush(metrics);
-        outcome
-    }))
-    .await
+    run(service_fn(move |event: LambdaEvent<Value>| telemetry::flushed(metrics, handle(app, event.payload)))).await
 }
 
 async fn handle(app: &App, payload: Value) -> Result<Value, Error> {

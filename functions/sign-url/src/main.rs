@@ -29,12 +29,7 @@ async fn main() -> Result<(), Error> {
         config.url_max_ttl,
     );
     let service = &service;
-    run(service_fn(move |request: Request| async move {
-        let response = handle(service, request).await;
-        telemetry::flush(metrics);
-        Ok::<_, Error>(response)
-    }))
-    .await
+    run(service_fn(move |request: Request| async move { Ok::<_, Error>(telemetry::flushed(metrics, handle(service, request)).await) })).await
 }
 
 async fn handle(service: &SignService, request: Request) -> Response<Body> {

@@ -22,12 +22,7 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::from_env(&config, Profile::Background).await;
     let publisher = Publisher::new(clients.events, bus);
     let publisher = &publisher;
-    run(service_fn(move |event: LambdaEvent<Event>| async move {
-        let outcome = handle(publisher, event.payload).await;
-        telemetry::flush(metrics);
-        outcome
-    }))
-    .await
+    run(service_fn(move |event: LambdaEvent<Event>| telemetry::flushed(metrics, handle(publisher, event.payload)))).await
 }
 
 /// An image that is not an integration, or cannot be read, owes no event: a corrupt image would
