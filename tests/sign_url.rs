@@ -132,3 +132,15 @@ async fn batch_and_ttl_limits_are_enforced() {
     let answer = sign(&s, json!({"urls": thousand})).await;
     assert_eq!(answer.body["results"].as_array().unwrap().len(), 1000);
 }
+
+#[tokio::test]
+async fn containers_at_once_assume_each_role_once_and_sign_everything() {
+    // The README's load run in small: 3 containers, 2 integrations, 50-URL batches for 3 s.
+    let load = bucketlink_testkit::load::sign_url(Emulator::shared(), 3, 2, 50, Duration::from_secs(3)).await;
+    assert!(load.batches.count() >= 6, "every container signed more than once: {load:?}");
+    assert_eq!(load.errors, 0, "{load:?}");
+    assert_eq!(load.urls_signed, load.batches.count() * 50);
+    assert_eq!(load.assume_role_metered, 6, "one AssumeRole per container and integration: {load:?}");
+    // Other tests share the emulator, so its count can only bound ours from above.
+    assert!(load.assume_role_served >= 6, "{load:?}");
+}

@@ -4,6 +4,7 @@
 //! invocation (`flush`); CloudWatch turns each document into datapoints in `NAMESPACE`.
 
 use metrics_cloudwatch_embedded::{Builder, Collector};
+use tracing_subscriber::filter::LevelFilter;
 
 pub const NAMESPACE: &str = "bucketlink";
 
@@ -46,9 +47,10 @@ pub const CATALOGUE: &[(&str, &[&str])] = &[
     (EVENTS_NOT_PUBLISHED, &[]),
 ];
 
-/// The collector of this function (`Function` dimension), once per cold start; `None` (and a
-/// log line) if one is installed already.
+/// Once per cold start: the log subscriber, then this function's metrics collector (`Function`
+/// dimension); `None` (and a log line) if a collector is installed already.
 pub fn init(function: &'static str) -> Option<&'static Collector> {
+    init_logs();
     match Builder::new().cloudwatch_namespace(NAMESPACE).with_dimension("Function", function).init() {
         Ok(collector) => Some(collector),
         Err(e) => {
@@ -56,6 +58,19 @@ pub fn init(function: &'static str) -> Option<&'static Collector> {
             None
         }
     }
+}
+
+/// Logs as Lambda's advanced logging controls ask: JSON when `AWS_LAMBDA_LOG_FORMAT` is `JSON`,
+/// at the level `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, else INFO) names. A level only, not
+/// `RUST_LOG`'s per-module directives: those need a regex engine in every package, for a feature
+/// nobody uses in Lambda (lambda_runtime's default subscriber brings one).
+fn init_logs() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
+    let level = level.ok().and_then(|l| l.parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::INFO);
+    let logs = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // Err only when a subscriber is set already (a test's, say): that one keeps logging.
+    let _ = if json { logs.json().try_init() } else { logs.try_init() };
 }
 
 /// Runs one invocation's `work`, then writes what it measured to the log.

@@ -8,6 +8,7 @@ pub mod fixtures;
 pub mod gateway;
 pub mod http_api;
 pub mod listen;
+pub mod load;
 pub mod local;
 pub mod proxy;
 pub mod runtime;

@@ -17,7 +17,6 @@ use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
     let metrics = telemetry::init("integrations");
     let config = Config::from_env_or_exit();
     let clients = Clients::from_env(&config, Profile::Background).await;

@@ -15,7 +15,6 @@ use serde_json::{json, Value};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
     let metrics = telemetry::init("prevalidate");
     let config = Config::from_env_or_exit();
     let clients = Clients::from_env(&config, Profile::Background).await;

@@ -27,7 +27,6 @@ struct App {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
     let metrics = telemetry::init("revalidate");
     let config = Config::from_env_or_exit();
     let queue_url = Config::required_or_exit(config.sweep_queue_url.as_deref(), "BUCKETLINK_SWEEP_QUEUE_URL").to_owned();

@@ -15,7 +15,6 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
     let metrics = telemetry::init("status-events");
     let config = Config::from_env_or_exit();
     let bus = Config::required_or_exit(config.event_bus.as_deref(), "BUCKETLINK_EVENT_BUS").to_owned();
