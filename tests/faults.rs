@@ -244,6 +244,53 @@ async fn refreshing_when_aws_fails() {
 }
 
 #[tokio::test]
+async fn rotating_when_aws_fails() {
+    let runs = cases(&[Service::Sts, Service::DynamoDb]).into_iter().map(|(service, kind)| async move {
+        let what = case(service, kind);
+        let scene = Scene::new().await;
+        let integrations = scene.function("integrations").await;
+        let (id, customer) = scene.healthy(&integrations, "310000000010").await;
+        let rotation = |step: &'static str| call(&integrations, event("POST", &format!("/integrations/{id}/external-id{step}"), None, Some(TENANT), &[]));
+        if service == Service::DynamoDb {
+            scene.proxy.inject(Fault::on(service, kind));
+            let (answer, took) = timed(rotation("")).await;
+            assert!(took <= budget::ATTACH + SLACK, "{what}: start answered in {took:?}");
+            assert_unavailable(&answer, service, &what);
+            scene.proxy.clear();
+            assert_eq!(get(&integrations, &id).await["rotation"], Value::Null, "{what}: no rotation half-started");
+        }
+        let started = rotation("").await;
+        assert_eq!(started.status, 200, "{what}: {:#}", started.body);
+        let new = started.body["rotation"]["new_external_id"].as_str().unwrap().to_owned();
+        // The customer pastes the window's trust policy: the role takes both IDs.
+        customer.set_trust(&Trust::Document(started.body["setup"]["trust_policy"].clone()), &scene.provider.role_arn).await;
+
+        scene.proxy.inject(Fault::on(service, kind));
+        let (answer, took) = timed(rotation("/complete")).await;
+        assert!(took <= budget::ATTACH + SLACK, "{what}: complete answered in {took:?}");
+        // Never NEW_EXTERNAL_ID_NOT_ACCEPTED: the role was not asked, so it cannot be blamed.
+        assert_unavailable(&answer, service, &what);
+        scene.proxy.clear();
+        let stored = get(&integrations, &id).await;
+        assert_eq!(
+            (stored["status"].as_str(), stored["rotation"]["new_external_id"].as_str()),
+            (Some("healthy"), Some(new.as_str())),
+            "{what}: still rotating"
+        );
+
+        // Once AWS answers: the new ID alone in the role, and the rotation completes healthy.
+        customer.set_trust(&Trust::ExternalId(new.clone()), &scene.provider.role_arn).await;
+        let completed = rotation("/complete").await;
+        assert_eq!((completed.status, completed.body["status"].as_str()), (200, Some("healthy")), "{what}: {:#}", completed.body);
+        assert_eq!((completed.body["external_id"].as_str(), &completed.body["rotation"]), (Some(new.as_str()), &Value::Null), "{what}");
+        (what, took)
+    });
+    for (what, took) in join_all(runs).await {
+        println!("rotation complete, {what}: {} ms", took.as_millis());
+    }
+}
+
+#[tokio::test]
 async fn signing_when_aws_fails() {
     let runs = cases(&[Service::Sts, Service::DynamoDb, Service::S3]).into_iter().map(|(service, kind)| async move {
         let what = case(service, kind);

@@ -38,6 +38,8 @@ pub struct CheckRun {
     pub region: Option<Region>,
     /// The role accepted a rotation's new external ID (the run used it).
     pub new_external_id_accepted: bool,
+    /// Why the new external ID could not be tried (AWS failing, or no time left): not the role's answer.
+    pub new_external_id_fault: Option<Fault>,
 }
 
 /// What the checks prove together: a failure proven on its own evidence decides (`insecure` for
@@ -219,14 +221,17 @@ impl Checker {
         let deadline = deadline.within(budget::CHECKS);
         let mut rotation = None;
         let mut active = &ids.active;
+        let mut new_external_id_fault = None;
         if let Some(new) = &ids.pending {
-            let (_, result) = within(&deadline, ROTATION, Service::Sts, async { ((), self.new_external_id(id, new, &ids.active, conn).await) }).await;
+            let (fault, result) = within(&deadline, ROTATION, Service::Sts, self.new_external_id(id, new, &ids.active, conn)).await;
             if result.status == CheckStatus::Pass {
                 active = new;
             }
+            new_external_id_fault = fault.unwrap_or(Some(Fault::TimedOut(Service::Sts)));
             rotation = Some(result);
         }
         let mut run = self.six(&deadline, id, active, conn).await;
+        run.new_external_id_fault = new_external_id_fault;
         if let Some(old) = &ids.retired {
             rotation = Some(within(&deadline, ROTATION, Service::Sts, async { ((), self.old_external_id(id, old, active, conn).await) }).await.1);
         }
@@ -284,7 +289,7 @@ impl Checker {
         let Some(credentials) = assumed.flatten() else {
             let reason = if reached { "Skipped: the role could not be assumed." } else { "Skipped: whether the role can be assumed is not known yet." };
             skip_rest(&mut checks, reason);
-            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false };
+            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false, new_external_id_fault: None };
         };
 
         let (_, insecure) =
@@ -297,7 +302,7 @@ impl Checker {
             _ => {}
         }
         if checks.len() == NAMES.len() {
-            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false };
+            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false, new_external_id_fault: None };
         }
 
         let (region, result) = within(&deadline, "bucket_region", Service::S3, self.bucket_region(credentials.clone(), conn)).await;
@@ -305,7 +310,7 @@ impl Checker {
         checks.push(result);
         let Some(region) = region.flatten() else {
             skip_rest(&mut checks, if reached { "Skipped: the bucket's region is unknown." } else { "Skipped: the bucket's region is not known yet." });
-            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false };
+            return CheckRun { verdict: verdict(&checks), checks, region: None, new_external_id_accepted: false, new_external_id_fault: None };
         };
 
         let s3 = self.s3(credentials, &region);
@@ -329,7 +334,7 @@ impl Checker {
             Ok(url) => checks.push(within(&deadline, "cors", Service::S3, async { ((), self.cors(url, &conn.bucket, readable).await) }).await.1),
             Err(_) => checks.push(skipped("cors", "Skipped: no URL could be signed.")),
         }
-        CheckRun { verdict: verdict(&checks), checks, region: Some(region), new_external_id_accepted: false }
+        CheckRun { verdict: verdict(&checks), checks, region: Some(region), new_external_id_accepted: false, new_external_id_fault: None }
     }
 
     async fn role_assumable(&self, id: &IntegrationId, external_id: &ExternalId, conn: &Connection) -> (Option<Credentials>, CheckResult) {
@@ -402,16 +407,17 @@ impl Checker {
         timer.done(CheckStatus::Pass, "EXTERNAL_ID_REQUIRED", "The role refuses to be assumed without our external ID.", None)
     }
 
-    async fn new_external_id(&self, id: &IntegrationId, new: &ExternalId, old: &ExternalId, conn: &Connection) -> CheckResult {
+    /// Whether the role takes the new ID, and the fault when AWS did not let us know.
+    async fn new_external_id(&self, id: &IntegrationId, new: &ExternalId, old: &ExternalId, conn: &Connection) -> (Option<Fault>, CheckResult) {
         let timer = Timer::start(ROTATION);
-        match self.assume(id, conn, Some(new.as_str())).await {
+        let result = match self.assume(id, conn, Some(new.as_str())).await {
             Ok(_) => timer.done(
                 CheckStatus::Pass,
                 "NEW_EXTERNAL_ID_ACCEPTED",
                 "The role accepts the new external ID: the checks and signing use it from now on. Complete the rotation once the role no longer accepts the old one.",
                 None,
             ),
-            Err(Failure::Fault(fault)) => timer.inconclusive(&fault),
+            Err(Failure::Fault(fault)) => return (Some(fault.clone()), timer.inconclusive(&fault)),
             Err(Failure::Refused { .. }) => timer.done(
                 CheckStatus::Warn,
                 "NEW_EXTERNAL_ID_NOT_ACCEPTED",
@@ -420,7 +426,8 @@ impl Checker {
                     "In the role's trust policy, set \"Condition\": {{\"StringEquals\": {{\"sts:ExternalId\": [\"{new}\", \"{old}\"]}}}} (both IDs, for the rotation's window), then run the checks again."
                 )),
             ),
-        }
+        };
+        (None, result)
     }
 
     async fn old_external_id(&self, id: &IntegrationId, old: &ExternalId, active: &ExternalId, conn: &Connection) -> CheckResult {

@@ -103,6 +103,8 @@ pub struct Checked {
     pub conclusive: bool,
     /// False when nothing was written (an inconclusive sweep attempt that SQS will retry).
     pub saved: bool,
+    /// During a rotation: why the checks could not try the new external ID, when AWS is why.
+    pub new_external_id_fault: Option<crate::fault::Fault>,
 }
 
 /// Whether a run without a verdict is written down (the API always answers with what it did;
@@ -382,14 +384,14 @@ impl<C: Checks> Integrations<C> {
             };
             let conclusive = report.verdict.is_some();
             if !conclusive && keep == KeepInconclusive::No {
-                return Ok(Checked { before, integration, conclusive, saved: false });
+                return Ok(Checked { before, integration, conclusive, saved: false, new_external_id_fault: report.new_external_id_fault });
             }
             record(&mut integration, &report, previous.as_ref() == Some(&connection));
             match deadline.call(Aws::DynamoDb, async { self.store.save(&integration).await.map_err(Error::from) }).await {
                 Ok(saved) => {
                     let step = Step::between(rotation_before.as_ref(), saved.rotation.as_ref(), &saved.external_id);
                     self.append_history(&deadline, &saved, step).await;
-                    return Ok(Checked { before, integration: saved, conclusive, saved: true });
+                    return Ok(Checked { before, integration: saved, conclusive, saved: true, new_external_id_fault: report.new_external_id_fault });
                 }
                 Err(Error::Conflict) => checked = Some((connection, ids, report)),
                 Err(e) => return Err(e),
@@ -466,6 +468,10 @@ impl<C: Checks> Integrations<C> {
             match &checked.integration.rotation {
                 None => return Ok(self.view(checked.integration)),
                 Some(r) if r.accepted_at.is_none() => {
+                    // The role was not asked (AWS failed us): that says nothing about its trust policy.
+                    if let Some(fault) = checked.new_external_id_fault {
+                        return Err(Error::Unavailable(fault));
+                    }
                     return Err(Error::NotNow {
                         code: "NEW_EXTERNAL_ID_NOT_ACCEPTED",
                         title: "The role does not accept the new external ID yet",
@@ -593,7 +599,13 @@ mod tests {
     fn report(verdict: Option<Status>) -> CheckRun {
         let status = if verdict.is_some() { CheckStatus::Pass } else { CheckStatus::Error };
         let check = CheckResult { name: "role_assumable".into(), status, code: String::new(), message: String::new(), remediation: None, duration_ms: 1 };
-        CheckRun { verdict, checks: vec![check], region: verdict.map(|_| Region::parse("eu-west-1").unwrap()), new_external_id_accepted: false }
+        CheckRun {
+            verdict,
+            checks: vec![check],
+            region: verdict.map(|_| Region::parse("eu-west-1").unwrap()),
+            new_external_id_accepted: false,
+            new_external_id_fault: None,
+        }
     }
 
     #[test]
