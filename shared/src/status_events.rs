@@ -145,19 +145,25 @@ impl Publisher {
             .filter_map(|w| Some((w.sequence_number.as_str(), w.old.as_ref()?, w.new.as_ref()?)))
             .flat_map(|(sequence, old, new)| Owed::of(old, new).map(move |o| (sequence, o)))
             .collect();
+        let mut published = 0;
         for chunk in owed.chunks(BATCH) {
-            if let Err((index, failure)) = self.put(chunk.iter().map(|(_, owed)| owed)).await {
-                metrics::counter!(telemetry::EVENTS_NOT_PUBLISHED).increment((chunk.len() - index) as u64);
-                return Err((chunk[index].0.to_owned(), failure));
-            }
-            metrics::counter!(telemetry::EVENTS_PUBLISHED).increment(chunk.len() as u64);
-            for (_, owed) in chunk {
+            let put = self.put(chunk.iter().map(|(_, owed)| owed)).await;
+            // A PutEvents can take the first entries of a chunk and refuse the rest.
+            let taken = put.as_ref().map_or_else(|(index, _)| *index, |()| chunk.len());
+            metrics::counter!(telemetry::EVENTS_PUBLISHED).increment(taken as u64);
+            for (_, owed) in &chunk[..taken] {
                 if let Some(age) = crate::timestamp::age(owed.changed_at()) {
                     metrics::histogram!(telemetry::EVENT_AGE_MS).record(age.as_secs_f64() * 1000.0);
                 }
             }
+            published += taken;
+            if let Err((index, failure)) = put {
+                // Everything from there on comes again with the stream's next delivery.
+                metrics::counter!(telemetry::EVENTS_NOT_PUBLISHED).increment((owed.len() - published) as u64);
+                return Err((chunk[index].0.to_owned(), failure));
+            }
         }
-        Ok(owed.len())
+        Ok(published)
     }
 
     /// One PutEvents; `Err` names the first entry that was not taken.

@@ -39,6 +39,9 @@ pub struct DispatchSummary {
     /// During a migration to a new principal, from each integration's last checks: how many
     /// roles do not trust it yet (warned, or not checked).
     pub next_principal_not_trusted: usize,
+    /// Integrations by status, and those whose last checks reached no verdict.
+    pub by_status: std::collections::BTreeMap<&'static str, usize>,
+    pub inconclusive: usize,
 }
 
 /// One sweep message as the queue delivered it.
@@ -86,10 +89,8 @@ pub async fn dispatch(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str)
 async fn dispatch_all(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<DispatchSummary, Error> {
     let pacer = std::sync::Mutex::new(Pacer::default());
     let summary = std::sync::Mutex::new(DispatchSummary::default());
-    // Each integration's status, and whether its last checks reached no verdict.
-    let statuses = std::sync::Mutex::new(Vec::<(Status, bool)>::new());
     let segment = |segment: i32| {
-        let (pacer, summary, statuses) = (&pacer, &summary, &statuses);
+        let (pacer, summary) = (&pacer, &summary);
         async move {
             let mut cursor = None;
             loop {
@@ -108,9 +109,12 @@ async fn dispatch_all(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str)
                 for batch in due.chunks(10) {
                     sent += send_batch(sqs, queue_url, batch).await?;
                 }
-                statuses.lock().unwrap_or_else(|e| e.into_inner()).extend(page.iter().map(|i| (i.status, i.inconclusive_at.is_some())));
                 {
                     let mut summary = summary.lock().unwrap_or_else(|e| e.into_inner());
+                    for integration in &page {
+                        *summary.by_status.entry(integration.status.as_str()).or_default() += 1;
+                    }
+                    summary.inconclusive += page.iter().filter(|i| i.inconclusive_at.is_some()).count();
                     summary.integrations += page.len();
                     summary.awaiting_role += page.len() - due.len();
                     summary.dispatched += sent;
@@ -125,13 +129,14 @@ async fn dispatch_all(store: &Store, sqs: &aws_sdk_sqs::Client, queue_url: &str)
         }
     };
     futures_util::future::try_join_all((0..SCAN_SEGMENTS).map(segment)).await?;
-    let statuses = statuses.into_inner().unwrap_or_else(|e| e.into_inner());
+    let summary = summary.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Every status, those with no integration too: a gauge left at its last value would lie.
     for status in [Status::AwaitingRole, Status::Unverified, Status::Healthy, Status::Failing, Status::Insecure] {
-        let count = statuses.iter().filter(|(s, _)| *s == status).count();
+        let count = summary.by_status.get(status.as_str()).copied().unwrap_or(0);
         metrics::gauge!(crate::telemetry::INTEGRATIONS, "Status" => status.as_str()).set(count as f64);
     }
-    metrics::gauge!(crate::telemetry::INTEGRATIONS_INCONCLUSIVE).set(statuses.iter().filter(|(_, inconclusive)| *inconclusive).count() as f64);
-    Ok(summary.into_inner().unwrap_or_else(|e| e.into_inner()))
+    metrics::gauge!(crate::telemetry::INTEGRATIONS_INCONCLUSIVE).set(summary.inconclusive as f64);
+    Ok(summary)
 }
 
 async fn send_batch(sqs: &aws_sdk_sqs::Client, queue_url: &str, batch: &[(i32, SweepItem)]) -> Result<usize, Error> {

@@ -22,7 +22,7 @@ const TENANT: &str = "tenant-load";
 pub struct Latencies(Vec<Duration>);
 
 impl Latencies {
-    fn from(mut times: Vec<Duration>) -> Self {
+    fn sorted(mut times: Vec<Duration>) -> Self {
         times.sort();
         Latencies(times)
     }
@@ -137,7 +137,7 @@ pub async fn sign_url(emu: &Emulator, hosts: usize, integrations: usize, batch: 
         integrations,
         batch,
         elapsed,
-        batches: Latencies::from(results.iter().flat_map(|r| r.0.iter().copied()).collect()),
+        batches: Latencies::sorted(results.iter().flat_map(|r| r.0.iter().copied()).collect()),
         urls_signed: results.iter().map(|r| r.1).sum(),
         errors: results.iter().map(|r| r.2).sum(),
         assume_role_metered,
@@ -240,8 +240,8 @@ pub async fn integrations_api(emu: &Emulator, hosts: usize, rounds: usize) -> Ap
         hosts,
         rounds,
         elapsed,
-        attaches: Latencies::from(attaches),
-        refreshes: Latencies::from(refreshes),
+        attaches: Latencies::sorted(attaches),
+        refreshes: Latencies::sorted(refreshes),
         errors,
         lost_updates,
         emulator_requests: requests_after - requests_before,
