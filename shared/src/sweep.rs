@@ -39,8 +39,11 @@ pub struct DispatchSummary {
     /// During a migration to a new principal, from each integration's last checks: how many
     /// roles do not trust it yet (warned, or not checked).
     pub next_principal_not_trusted: usize,
-    /// Integrations by status, and those whose last checks reached no verdict.
+    /// Integrations by status, and those whose last checks reached no verdict: for the metrics,
+    /// not in the answer.
+    #[serde(skip)]
     pub by_status: std::collections::BTreeMap<&'static str, usize>,
+    #[serde(skip)]
     pub inconclusive: usize,
 }
 
